@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
+
+// Tests import the package by its public names, resolved to the sources.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^oncekey$/, replacement: src('index.ts') },
+      { find: /^oncekey\/memory$/, replacement: src('store/memory.ts') },
+      { find: /^oncekey\/sqlite$/, replacement: src('store/sqlite.ts') },
+      { find: /^oncekey\/postgres$/, replacement: src('store/postgres/index.ts') },
+      { find: /^oncekey\/redis$/, replacement: src('store/redis/index.ts') },
+      { find: /^oncekey\/testing$/, replacement: src('testing/conformance.ts') },
+    ],
+  },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
