@@ -1,0 +1,423 @@
+/**
+ * `memoryStore()`: the Store contract in one process's memory, for tests and single-process use.
+ *
+ * It is bounded: when `maxRecords` are held and a new key arrives, it evicts an expired record
+ * (oldest expiry first), else the oldest completed record. Evicting a completed record loses that
+ * key's replay — a retry of it would run again — which is why this store is for tests and single
+ * processes, and why `onEvict` tells you when it happens. In-progress records are never evicted;
+ * when nothing can go, `begin` throws {@link StoreFullError}.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  BeginOptions,
+  BeginResult,
+  Clock,
+  KeyRecord,
+  KeyRef,
+  ListOptions,
+  ListPage,
+  RecordState,
+  Store,
+  SweepOptions,
+} from './contract.js';
+import { systemClock } from './contract.js';
+import { LeaseLostError } from '../errors/lease-lost.js';
+import { StoreFullError } from '../errors/store-full.js';
+import { StoreUnavailableError } from '../errors/store-unavailable.js';
+import { InvalidOptionError } from '../errors/invalid-option.js';
+import { assertKnownOptions, positiveInt } from '../util/options.js';
+
+export type EvictReason = 'expired' | 'completed';
+
+export interface MemoryStoreOptions {
+  /** Source of time; default the system clock. */
+  readonly clock?: Clock;
+  /** Most records held at once, expired ones included until evicted or swept; default 10 000. */
+  readonly maxRecords?: number;
+  /**
+   * Called when a record is evicted to make room: `'expired'` is harmless, `'completed'` means
+   * that key's replay is lost. Not called for `sweep`, `delete` or `release`.
+   */
+  readonly onEvict?: (ref: KeyRef, reason: EvictReason) => void;
+}
+
+const KNOWN_OPTIONS = ['clock', 'maxRecords', 'onEvict'] as const;
+const DEFAULT_MAX_RECORDS = 10_000;
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+const DEFAULT_SWEEP_BATCH = 500;
+
+/** The mutable record behind a key; callers only ever see copies. */
+interface Entry {
+  readonly scope: string;
+  readonly key: string;
+  state: RecordState;
+  readonly fingerprint: string;
+  attempt: number;
+  readonly createdAt: number;
+  expiresAt: number;
+  token: string | undefined;
+  leaseUntil: number | undefined;
+  outcome: string | undefined;
+  completedAt: number | undefined;
+}
+
+/** A record in memory; see the module comment for the eviction rules. */
+export function memoryStore(options?: MemoryStoreOptions): Store {
+  assertKnownOptions('memoryStore', options, KNOWN_OPTIONS);
+  const clock = options?.clock ?? systemClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw new InvalidOptionError('memoryStore.clock', 'expected an object with a now() method');
+  }
+  const maxRecords =
+    options?.maxRecords === undefined ? DEFAULT_MAX_RECORDS : positiveInt('memoryStore.maxRecords', options.maxRecords);
+  const onEvict = options?.onEvict;
+  if (onEvict !== undefined && typeof onEvict !== 'function') {
+    throw new InvalidOptionError('memoryStore.onEvict', 'expected a function');
+  }
+
+  const scopes = new Map<string, Map<string, Entry>>();
+  let size = 0;
+  // Completed records in the order they completed: the first one is the oldest to evict.
+  const completed = new Set<Entry>();
+  // Every expiresAt ever set, smallest first. Entries go stale when a record changes or goes;
+  // they are skipped when they reach the top, so eviction and sweep cost what they remove.
+  const expiries = new ExpiryHeap();
+  let closed = false;
+
+  const find = (ref: KeyRef): Entry | undefined => scopes.get(ref.scope)?.get(ref.key);
+  const isCurrent = (e: Entry): boolean => find(e) === e;
+
+  function remove(e: Entry): void {
+    const keys = scopes.get(e.scope);
+    if (keys?.get(e.key) !== e) return;
+    keys.delete(e.key);
+    if (keys.size === 0) scopes.delete(e.scope);
+    completed.delete(e);
+    size--;
+  }
+
+  function insert(e: Entry): void {
+    let keys = scopes.get(e.scope);
+    if (!keys) scopes.set(e.scope, (keys = new Map()));
+    keys.set(e.key, e);
+    size++;
+    expiries.push(e.expiresAt, e);
+  }
+
+  /** The live expiry at the top of the heap, after dropping stale ones. */
+  function earliestExpiry(): Entry | undefined {
+    for (;;) {
+      const top = expiries.peek();
+      if (!top) return undefined;
+      if (isCurrent(top.entry) && top.entry.expiresAt === top.expiresAt) return top.entry;
+      expiries.pop();
+    }
+  }
+
+  function makeRoom(now: number): void {
+    const soonest = earliestExpiry();
+    if (soonest && soonest.expiresAt <= now) {
+      expiries.pop();
+      remove(soonest);
+      onEvict?.({ scope: soonest.scope, key: soonest.key }, 'expired');
+      return;
+    }
+    const oldest = completed.values().next();
+    if (!oldest.done) {
+      remove(oldest.value);
+      onEvict?.({ scope: oldest.value.scope, key: oldest.value.key }, 'completed');
+      return;
+    }
+    throw new StoreFullError(maxRecords);
+  }
+
+  function open(): number {
+    if (closed) throw new StoreUnavailableError('memory', 'the store is closed');
+    return clock.now();
+  }
+
+  /** The record if it is live at `now`; an expired one is absent for every operation. */
+  function live(ref: KeyRef, now: number): Entry | undefined {
+    const e = find(ref);
+    return e && now < e.expiresAt ? e : undefined;
+  }
+
+  /** The record `token` fences, or LeaseLost. */
+  function held(ref: KeyRef, token: string, now: number): Entry {
+    const e = live(ref, now);
+    if (!e || e.state !== 'in_progress' || e.token !== token) throw new LeaseLostError(ref);
+    return e;
+  }
+
+  function compactIfBloated(): void {
+    // Stale heap entries pile up when leases are extended often; rebuild from the live set.
+    if (expiries.size > 2 * size + 1024) {
+      expiries.rebuild(allEntries());
+    }
+  }
+
+  function* allEntries(): Iterable<Entry> {
+    for (const keys of scopes.values()) yield* keys.values();
+  }
+
+  return {
+    name: 'memory',
+
+    async begin(ref: KeyRef, fingerprint: string, opts: BeginOptions): Promise<BeginResult> {
+      const now = open();
+      const leaseMs = positiveInt('begin.leaseMs', opts.leaseMs);
+      const ttlMs = positiveInt('begin.ttlMs', opts.ttlMs);
+      if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+
+      const existing = find(ref);
+      const e = existing && now < existing.expiresAt ? existing : undefined;
+      if (e) {
+        if (e.fingerprint !== fingerprint) return { kind: 'mismatch', state: e.state };
+        if (e.state === 'completed') {
+          return { kind: 'replay', outcome: e.outcome!, completedAt: e.completedAt!, expiresAt: e.expiresAt };
+        }
+        if (now < e.leaseUntil!) {
+          return { kind: 'in_progress', attempt: e.attempt, leaseUntil: e.leaseUntil!, retryAfterMs: e.leaseUntil! - now };
+        }
+        // Take-over of an expired lease: a new attempt, retained as long as a fresh begin.
+        e.token = randomUUID();
+        e.attempt += 1;
+        e.leaseUntil = now + leaseMs;
+        e.expiresAt = now + ttlMs;
+        expiries.push(e.expiresAt, e);
+        compactIfBloated();
+        return { kind: 'acquired', token: e.token, attempt: e.attempt, recovered: true, leaseUntil: e.leaseUntil };
+      }
+
+      if (existing) remove(existing); // expired: replaced in place, no room needed
+      else if (size >= maxRecords) makeRoom(now);
+      const fresh: Entry = {
+        scope: ref.scope,
+        key: ref.key,
+        state: 'in_progress',
+        fingerprint,
+        attempt: 1,
+        createdAt: now,
+        expiresAt: now + ttlMs,
+        token: randomUUID(),
+        leaseUntil: now + leaseMs,
+        outcome: undefined,
+        completedAt: undefined,
+      };
+      insert(fresh);
+      compactIfBloated();
+      return { kind: 'acquired', token: fresh.token!, attempt: 1, recovered: false, leaseUntil: fresh.leaseUntil! };
+    },
+
+    async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
+      const now = open();
+      positiveInt('commit.ttlMs', ttlMs);
+      const e = held(ref, token, now);
+      e.state = 'completed';
+      e.outcome = outcome;
+      e.completedAt = now;
+      e.expiresAt = now + ttlMs;
+      e.token = undefined;
+      e.leaseUntil = undefined;
+      completed.add(e);
+      expiries.push(e.expiresAt, e);
+      compactIfBloated();
+    },
+
+    async release(ref: KeyRef, token: string): Promise<void> {
+      const now = open();
+      remove(held(ref, token, now));
+    },
+
+    async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
+      const now = open();
+      positiveInt('extend.leaseMs', leaseMs);
+      const e = held(ref, token, now);
+      e.leaseUntil = now + leaseMs;
+      if (e.expiresAt < e.leaseUntil) {
+        e.expiresAt = e.leaseUntil;
+        expiries.push(e.expiresAt, e);
+        compactIfBloated();
+      }
+      return e.leaseUntil;
+    },
+
+    async get(ref: KeyRef): Promise<KeyRecord | undefined> {
+      const now = open();
+      const e = live(ref, now);
+      return e && toRecord(e);
+    },
+
+    async delete(ref: KeyRef): Promise<boolean> {
+      const now = open();
+      const e = find(ref);
+      if (!e) return false;
+      remove(e);
+      return now < e.expiresAt;
+    },
+
+    async list(opts: ListOptions): Promise<ListPage> {
+      const now = open();
+      assertKnownOptions('list', opts, ['scope', 'state', 'cursor', 'limit']);
+      const limit = Math.min(opts.limit === undefined ? DEFAULT_PAGE : positiveInt('list.limit', opts.limit), MAX_PAGE);
+      const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
+      const keys = scopes.get(opts.scope);
+      if (!keys) return { records: [] };
+      const matching: Entry[] = [];
+      for (const e of keys.values()) {
+        if (now >= e.expiresAt) continue;
+        if (opts.state !== undefined && e.state !== opts.state) continue;
+        if (after !== undefined && compareCodePoints(e.key, after) <= 0) continue;
+        matching.push(e);
+      }
+      matching.sort((a, b) => compareCodePoints(a.key, b.key));
+      const page = matching.slice(0, limit);
+      const records = page.map(toRecord);
+      const last = page[page.length - 1];
+      return matching.length > limit && last ? { records, cursor: encodeCursor(last.key) } : { records };
+    },
+
+    async sweep(opts?: SweepOptions): Promise<number> {
+      const now = open();
+      assertKnownOptions('sweep', opts, ['batchSize', 'maxBatches']);
+      const batchSize = opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
+      const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
+      let removed = 0;
+      for (let batch = 0; batch < maxBatches; batch++) {
+        let inBatch = 0;
+        while (inBatch < batchSize) {
+          const e = earliestExpiry();
+          if (!e || e.expiresAt > now) break;
+          expiries.pop();
+          remove(e);
+          inBatch++;
+        }
+        removed += inBatch;
+        if (inBatch < batchSize) break;
+      }
+      return removed;
+    },
+
+    async ping(): Promise<void> {
+      open();
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      scopes.clear();
+      completed.clear();
+      expiries.rebuild([]);
+      size = 0;
+    },
+  };
+}
+
+function toRecord(e: Entry): KeyRecord {
+  const base = {
+    scope: e.scope,
+    key: e.key,
+    state: e.state,
+    fingerprint: e.fingerprint,
+    attempt: e.attempt,
+    createdAt: e.createdAt,
+    expiresAt: e.expiresAt,
+  };
+  return e.state === 'in_progress'
+    ? { ...base, token: e.token!, leaseUntil: e.leaseUntil! }
+    : { ...base, outcome: e.outcome!, completedAt: e.completedAt! };
+}
+
+/**
+ * Order by Unicode code point, which is UTF-8 byte order: what SQLite, PostgreSQL (`COLLATE "C"`)
+ * and Redis give, so every store lists in the same order. Plain `<` compares UTF-16 units and
+ * would put U+10000.. (surrogate pairs) before U+E000..U+FFFF.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit <= 0xdfff ? unit + 0x2000 : unit - 0x800;
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
+}
+
+interface Expiry {
+  readonly expiresAt: number;
+  readonly entry: Entry;
+}
+
+/** A binary min-heap of expiries. */
+class ExpiryHeap {
+  private items: Expiry[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Expiry | undefined {
+    return this.items[0];
+  }
+
+  push(expiresAt: number, entry: Entry): void {
+    const items = this.items;
+    items.push({ expiresAt, entry });
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]!.expiresAt <= items[i]!.expiresAt) break;
+      [items[parent], items[i]] = [items[i]!, items[parent]!];
+      i = parent;
+    }
+  }
+
+  pop(): Expiry | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      this.siftDown(0);
+    }
+    return top;
+  }
+
+  rebuild(entries: Iterable<Entry>): void {
+    this.items = Array.from(entries, (entry) => ({ expiresAt: entry.expiresAt, entry }));
+    for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(i: number): void {
+    const items = this.items;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < items.length && items[l]!.expiresAt < items[min]!.expiresAt) min = l;
+      if (r < items.length && items[r]!.expiresAt < items[min]!.expiresAt) min = r;
+      if (min === i) return;
+      [items[min], items[i]] = [items[i]!, items[min]!];
+      i = min;
+    }
+  }
+}
