@@ -8,3 +8,4 @@ export * from './invalid-option.js';
 export * from './invalid-key.js';
 export * from './unsupported-input.js';
 export * from './unserializable-result.js';
+export * from './replayed-error.js';

@@ -1,0 +1,114 @@
+/**
+ * Canonical JSON (RFC 8785, JCS) of a value, the input of every fingerprint.
+ *
+ * Two values that mean the same JSON give the same text: object keys are sorted by UTF-16 code
+ * units, numbers are written as ECMAScript writes them (`1e+21`, `1e-7`, `-0` → `0`), strings are
+ * escaped as `JSON.stringify` escapes them. Values that JSON would silently change or drop are
+ * rejected instead, so two different inputs can never share a fingerprint by accident:
+ *
+ * - an object property whose value is `undefined` is omitted (JSON's rule, so `{a: 1, b: undefined}`
+ *   and `{a: 1}` are the same input); `undefined` anywhere else (top level, array element, hole)
+ *   is rejected;
+ * - rejected: NaN, ±Infinity, BigInt, symbols, functions, Map, Set, class instances, binary data
+ *   (typed arrays, ArrayBuffer), invalid Dates, strings or keys with a lone surrogate, cycles and
+ *   enumerable symbol-keyed properties;
+ * - an object with a `toJSON` method is replaced by what it returns (JSON's rule), applied once;
+ *   so a valid `Date` becomes its ISO string and fingerprints like that string.
+ *
+ * Errors are {@link UnsupportedInputError}s naming the path, e.g. `input.items[2].price`.
+ */
+import { UnsupportedInputError } from '../errors/unsupported-input.js';
+import { describeObject, indexPath, isPlainObject, isWellFormed, propertyPath } from './path.js';
+
+const PICK_FIELDS = 'or pick the fields that identify the request with the `fingerprint` option';
+
+/** The RFC 8785 canonical JSON text of `value`; `root` names it in error paths. */
+export function canonicalize(value: unknown, root = 'input'): string {
+  return serialize(value, root, '', new Set(), false);
+}
+
+function serialize(value: unknown, path: string, key: string, ancestors: Set<object>, replaced: boolean): string {
+  switch (typeof value) {
+    case 'string':
+      if (!isWellFormed(value)) throw unsupported(path, 'the string holds a lone UTF-16 surrogate', 'fix the text or encode it as base64');
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw unsupported(path, `${value} is not a JSON number`, 'use null, a finite number or a string');
+      return String(value); // ECMAScript Number::toString is exactly RFC 8785's number form; -0 gives "0"
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      throw unsupported(path, 'undefined has no JSON form here', 'use null, or leave the property out of its object');
+    case 'bigint':
+      throw unsupported(path, 'a BigInt has no JSON form', 'convert it to a string with value.toString()');
+    case 'symbol':
+      throw unsupported(path, 'a symbol has no JSON form', 'use a string');
+    case 'function':
+      throw unsupported(path, 'a function has no JSON form', PICK_FIELDS);
+  }
+  if (value === null) return 'null';
+  const object = value as object;
+  if (isBinary(object)) {
+    throw unsupported(path, `binary data (${describeObject(object).replace(/^an instance of /, '')}) has no JSON form`,
+      "encode it as a base64 string with Buffer.from(bytes).toString('base64'), or fingerprint the bytes alone as a top-level Uint8Array");
+  }
+  if (object instanceof Date && Number.isNaN(object.getTime())) {
+    throw unsupported(path, 'the Date is invalid', 'pass a valid Date or null');
+  }
+  if (!replaced && typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+    const json = (object as { toJSON(key: string): unknown }).toJSON(key);
+    return serialize(json, path, key, ancestors, true);
+  }
+  if (ancestors.has(object)) throw unsupported(path, 'the value contains itself (a cycle)', PICK_FIELDS);
+  ancestors.add(object);
+  try {
+    return Array.isArray(object) ? serializeArray(object, path, ancestors) : serializeObject(object, path, ancestors);
+  } finally {
+    ancestors.delete(object);
+  }
+}
+
+function serializeArray(array: readonly unknown[], path: string, ancestors: Set<object>): string {
+  const parts: string[] = [];
+  for (let i = 0; i < array.length; i++) {
+    const at = indexPath(path, i);
+    if (!(i in array)) throw unsupported(at, 'a hole in a sparse array has no JSON form', 'fill it with null');
+    parts.push(serialize(array[i], at, String(i), ancestors, false));
+  }
+  return `[${parts.join(',')}]`;
+}
+
+function serializeObject(object: object, path: string, ancestors: Set<object>): string {
+  if (!isPlainObject(object)) throw unsupported(path, `${describeObject(object)} has no JSON form`, suggestionFor(object));
+  const symbol = Object.getOwnPropertySymbols(object).find((s) => Object.prototype.propertyIsEnumerable.call(object, s));
+  if (symbol !== undefined) {
+    throw unsupported(path, `the symbol-keyed property ${String(symbol)} has no JSON form`, 'use a string key');
+  }
+  // Default sort compares UTF-16 code units, which is RFC 8785's order.
+  const keys = Object.keys(object).sort();
+  const parts: string[] = [];
+  for (const key of keys) {
+    const at = propertyPath(path, key);
+    if (!isWellFormed(key)) throw unsupported(at, 'the property name holds a lone UTF-16 surrogate', 'fix the name');
+    const item = (object as Record<string, unknown>)[key];
+    if (item === undefined) continue; // JSON's rule: an undefined property is absent
+    parts.push(`${JSON.stringify(key)}:${serialize(item, at, key, ancestors, false)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+function isBinary(value: object): boolean {
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer);
+}
+
+function suggestionFor(value: object): string {
+  if (value instanceof Map) return `convert it with Object.fromEntries(map) or [...map], ${PICK_FIELDS}`;
+  if (value instanceof Set) return `convert it with [...set], ${PICK_FIELDS}`;
+  if (value instanceof String || value instanceof Number || value instanceof Boolean) return 'use the primitive value';
+  return `give the class a toJSON() method, pass a plain object, ${PICK_FIELDS}`;
+}
+
+function unsupported(path: string, problem: string, fix: string): UnsupportedInputError {
+  return new UnsupportedInputError(path, `${problem}; ${fix}`);
+}
