@@ -9,7 +9,11 @@ export type OncekeyErrorCode =
   | 'INVALID_KEY'
   | 'UNSUPPORTED_INPUT'
   | 'UNSERIALIZABLE_RESULT'
-  | 'REPLAYED_ERROR';
+  | 'REPLAYED_ERROR'
+  | 'CIRCUIT_OPEN'
+  | 'CIRCUIT_ISOLATED'
+  | 'BULKHEAD_REJECTED'
+  | 'DEADLINE_EXCEEDED';
 
 /** Base class of every Oncekey error: `code` is stable across versions, `message` is for people. */
 export abstract class OncekeyError extends Error {
