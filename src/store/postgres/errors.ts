@@ -1,0 +1,30 @@
+import { OncekeyError } from '../../errors/oncekey-error.js';
+import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+
+/** SQLSTATEs that say "the schema is not there": the table was never migrated. */
+const NOT_MIGRATED = new Set(['42P01', '3F000', '42703']);
+
+/**
+ * Turn anything the driver throws into an Oncekey error. Connection failures, timeouts, server
+ * shutdown (57P01..57P03), cancellations (57014) and every other driver error become
+ * {@link StoreUnavailableError} with the original as `cause`: the caller cannot know whether the
+ * statement took effect, and the engine must fail closed rather than run anything.
+ */
+export function storeError(store: string, operation: string, error: unknown, target: string): OncekeyError {
+  if (error instanceof OncekeyError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = typeof code === 'string' && NOT_MIGRATED.has(code)
+    ? `${operation}: ${message} (has migrate() been run for ${target}?)`
+    : `${operation}: ${message}${typeof code === 'string' ? ` [${code}]` : ''}`;
+  return new StoreUnavailableError(store, detail, { cause: error });
+}
+
+/** Reject with a StoreUnavailableError if `promise` has not settled after `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,313 @@
+/**
+ * `oncekey/postgres`: the PostgreSQL store, on `pg` (an optional peer dependency imported only
+ * here). One table per store, created by an explicit, idempotent, versioned {@link PostgresStore.migrate}.
+ *
+ * ```ts
+ * const store = postgresStore({ connectionString: process.env.DATABASE_URL });
+ * await store.migrate();
+ * ```
+ *
+ * Guarantees: each operation is one statement (one round trip, atomic); leases and expiry are
+ * judged on the database server's clock unless a `clock` is injected; a completed record is
+ * durable once `commit` resolves under PostgreSQL's default `synchronous_commit = on` (with
+ * `off`, a server crash may lose the last commits and the key may then run again).
+ *
+ * When the server is unreachable, slow or restarting, every call fails within its deadline with
+ * {@link StoreUnavailableError} (fail closed), never a raw driver error and never a hang. The
+ * pool reconnects on its own once the server is back.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type {
+  BeginOptions,
+  BeginResult,
+  Clock,
+  KeyRecord,
+  KeyRef,
+  ListOptions,
+  ListPage,
+  RecordState,
+  Store,
+  SweepOptions,
+} from '../contract.js';
+import { LeaseLostError } from '../../errors/lease-lost.js';
+import { InvalidOptionError } from '../../errors/invalid-option.js';
+import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { assertKnownOptions, positiveInt } from '../../util/options.js';
+import { identifier, quote } from './identifiers.js';
+import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
+import { ms, rowToRecord, type KeyRow } from './rows.js';
+import { statements, type Statements } from './sql.js';
+import { storeError, withDeadline } from './errors.js';
+
+export { SCHEMA_VERSION, type MigrationResult };
+
+export interface PostgresStoreOptions {
+  /** A pool you own: the store never ends it. Give it a `statement_timeout` and an `error` listener. */
+  readonly pool?: pg.Pool;
+  /** Or a connection string: the store creates (and on `close`, ends) its own pool. */
+  readonly connectionString?: string;
+  /** Schema of the key table, default `public`. Lower-case identifier. */
+  readonly schema?: string;
+  /** Name of the key table, default `oncekey_keys`. Lower-case identifier. */
+  readonly table?: string;
+  /** Judge time by this clock instead of the database server's (for tests). */
+  readonly clock?: Clock;
+  /** Server-side limit per statement, default 5000 ms. */
+  readonly statementTimeoutMs?: number;
+  /** Limit on getting a connection (from the pool, or a new one), default 5000 ms. */
+  readonly connectionTimeoutMs?: number;
+  /** Size of the pool the store creates, default 10. Ignored with `pool`. */
+  readonly maxConnections?: number;
+}
+
+const KNOWN = [
+  'pool',
+  'connectionString',
+  'schema',
+  'table',
+  'clock',
+  'statementTimeoutMs',
+  'connectionTimeoutMs',
+  'maxConnections',
+] as const;
+
+// Two concurrent begins on a new key make the loser's fallback read miss the winner's row (see
+// sql.ts); one more run settles it. More than a handful of reruns means the row keeps changing
+// under us faster than we can read it: report that instead of spinning.
+const MAX_BEGIN_RUNS = 16;
+
+interface BeginRow extends Omit<KeyRow, 'scope' | 'key' | 'created_at'> {
+  acquired: boolean;
+  now: string;
+}
+
+/** The PostgreSQL store. Create it with {@link postgresStore}. */
+export class PostgresStore implements Store {
+  readonly name = 'postgres';
+  readonly schema: string;
+  readonly table: string;
+  /** `"schema"."table"`, for messages. */
+  readonly target: string;
+  private readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private readonly sql: Statements;
+  private readonly prefix: string;
+  private readonly clock: Clock | undefined;
+  private readonly statementTimeoutMs: number;
+  private readonly queryTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private closed = false;
+
+  constructor(options: PostgresStoreOptions = {}) {
+    assertKnownOptions('postgresStore', options, KNOWN);
+    if (options.pool && options.connectionString !== undefined) {
+      throw new InvalidOptionError('postgresStore.pool', 'give either pool or connectionString, not both');
+    }
+    this.schema = identifier('postgresStore.schema', options.schema ?? 'public');
+    this.table = identifier('postgresStore.table', options.table ?? 'oncekey_keys');
+    this.target = `${quote(this.schema)}.${quote(this.table)}`;
+    this.statementTimeoutMs = positiveInt('postgresStore.statementTimeoutMs', options.statementTimeoutMs ?? 5000);
+    const connectionTimeoutMs = positiveInt('postgresStore.connectionTimeoutMs', options.connectionTimeoutMs ?? 5000);
+    const max = positiveInt('postgresStore.maxConnections', options.maxConnections ?? 10);
+    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
+      throw new InvalidOptionError('postgresStore.clock', 'expected an object with a now() method');
+    }
+    this.clock = options.clock;
+    // The server cancels a slow statement first (a clean error, the connection stays usable);
+    // the client-side timeout catches a server that does not answer at all (the connection is
+    // then destroyed); the deadline bounds everything, including waiting for a pooled connection.
+    this.queryTimeoutMs = this.statementTimeoutMs + 1000;
+    this.deadlineMs = connectionTimeoutMs + this.queryTimeoutMs + 1000;
+    this.sql = statements(this.schema, this.table);
+    // Prepared statement names are cut at 63 bytes by the server: hash the table into them.
+    this.prefix = `oncekey_${createHash('sha256').update(this.target).digest('hex').slice(0, 12)}_`;
+    if (options.pool) {
+      this.pool = options.pool;
+      this.ownsPool = false;
+    } else {
+      this.pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max,
+        connectionTimeoutMillis: connectionTimeoutMs,
+        statement_timeout: this.statementTimeoutMs,
+        idle_in_transaction_session_timeout: Math.max(this.statementTimeoutMs * 2, 10_000),
+        keepAlive: true,
+        application_name: 'oncekey',
+        allowExitOnIdle: true,
+      });
+      // An idle connection that the server drops emits `error` on the pool; unhandled, that
+      // would crash the process. The pool already discards the connection; the next call
+      // opens a new one or fails with StoreUnavailableError.
+      this.pool.on('error', () => undefined);
+      this.ownsPool = true;
+    }
+  }
+
+  /**
+   * Create or upgrade the key table. Idempotent and safe to run from several processes at once
+   * (advisory lock). Run it at deploy time, or once at start-up, before the first `begin`.
+   */
+  async migrate(): Promise<MigrationResult> {
+    return this.guard('migrate', async () => {
+      const client = await this.pool.connect();
+      try {
+        const result = await migrate(client, this.schema, this.table, this.statementTimeoutMs);
+        client.release();
+        return result;
+      } catch (error) {
+        client.release(error instanceof Error ? error : true);
+        throw error;
+      }
+    }, this.deadlineMs * 3);
+  }
+
+  async begin(ref: KeyRef, fingerprint: string, options: BeginOptions): Promise<BeginResult> {
+    const leaseMs = positiveInt('begin.leaseMs', options.leaseMs);
+    const ttlMs = positiveInt('begin.ttlMs', options.ttlMs);
+    if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+    for (let run = 0; run < MAX_BEGIN_RUNS; run++) {
+      const token = randomUUID();
+      const { rows } = await this.query<BeginRow>('begin', [
+        this.now(), ref.scope, ref.key, fingerprint, token, leaseMs, ttlMs,
+      ]);
+      const row = rows[0];
+      if (row?.acquired) {
+        return {
+          kind: 'acquired',
+          token,
+          attempt: row.attempt,
+          recovered: row.attempt > 1,
+          leaseUntil: ms(row.lease_until!),
+        };
+      }
+      const answer = row && judge(row, fingerprint);
+      if (answer) return answer;
+      // The read saw a snapshot older than the row the upsert judged: run it again.
+    }
+    throw new StoreUnavailableError(this.name, `begin on ${ref.scope}/${ref.key} did not settle after ${MAX_BEGIN_RUNS} runs`);
+  }
+
+  async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
+    positiveInt('commit.ttlMs', ttlMs);
+    const { rowCount } = await this.query('commit', [this.now(), ref.scope, ref.key, token, outcome, ttlMs]);
+    if (rowCount !== 1) throw new LeaseLostError(ref);
+  }
+
+  async release(ref: KeyRef, token: string): Promise<void> {
+    const { rowCount } = await this.query('release', [this.now(), ref.scope, ref.key, token]);
+    if (rowCount !== 1) throw new LeaseLostError(ref);
+  }
+
+  async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
+    positiveInt('extend.leaseMs', leaseMs);
+    const { rows } = await this.query<{ lease_until: string }>('extend', [this.now(), ref.scope, ref.key, token, leaseMs]);
+    if (!rows[0]) throw new LeaseLostError(ref);
+    return ms(rows[0].lease_until);
+  }
+
+  async get(ref: KeyRef): Promise<KeyRecord | undefined> {
+    const { rows } = await this.query<KeyRow>('get', [this.now(), ref.scope, ref.key]);
+    return rows[0] && rowToRecord(rows[0]);
+  }
+
+  async delete(ref: KeyRef): Promise<boolean> {
+    const { rows } = await this.query<{ live: boolean }>('delete', [this.now(), ref.scope, ref.key]);
+    return rows[0]?.live === true;
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    assertKnownOptions('list', options, ['scope', 'state', 'cursor', 'limit']);
+    const limit = Math.min(options.limit === undefined ? 100 : positiveInt('list.limit', options.limit), 1000);
+    const state: RecordState | null = options.state ?? null;
+    if (state !== null && state !== 'in_progress' && state !== 'completed') {
+      throw new InvalidOptionError('list.state', `expected in_progress or completed, got ${String(state)}`);
+    }
+    const after = options.cursor === undefined ? null : decodeCursor(options.cursor);
+    const { rows } = await this.query<KeyRow>('list', [this.now(), options.scope, state, after, limit + 1]);
+    const records = rows.slice(0, limit).map(rowToRecord);
+    return rows.length > limit ? { records, cursor: encodeCursor(records[records.length - 1]!.key) } : { records };
+  }
+
+  async sweep(options: SweepOptions = {}): Promise<number> {
+    assertKnownOptions('sweep', options, ['batchSize', 'maxBatches']);
+    const batchSize = positiveInt('sweep.batchSize', options.batchSize ?? 500);
+    const maxBatches = options.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', options.maxBatches);
+    let removed = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const { rowCount } = await this.query('sweep', [this.now(), batchSize]);
+      removed += rowCount ?? 0;
+      if ((rowCount ?? 0) < batchSize) break;
+    }
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    await this.guard('ping', () => this.pool.query({ text: 'SELECT 1', query_timeout: this.queryTimeoutMs } as pg.QueryConfig));
+  }
+
+  /** Ends the pool if the store created it; a pool you passed in stays yours to end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.ownsPool && !this.pool.ended) await this.pool.end();
+  }
+
+  private now(): number | null {
+    return this.clock ? Math.floor(this.clock.now()) : null;
+  }
+
+  private query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    operation: keyof Statements,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    return this.guard(operation, () =>
+      this.pool.query<R>({
+        name: this.prefix + operation,
+        text: this.sql[operation],
+        values,
+        query_timeout: this.queryTimeoutMs,
+      } as pg.QueryConfig),
+    );
+  }
+
+  /** Every driver call goes through here: a deadline, and only Oncekey errors out. */
+  private async guard<T>(operation: string, call: () => Promise<T>, deadlineMs = this.deadlineMs): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(this.name, `${operation}: the store is closed`);
+    try {
+      return await withDeadline(call(), deadlineMs, () =>
+        new StoreUnavailableError(this.name, `${operation}: no answer within ${deadlineMs} ms`));
+    } catch (error) {
+      throw storeError(this.name, operation, error, this.target);
+    }
+  }
+}
+
+/** The answer a begin that did not write gives, or undefined when its read was stale. */
+function judge(row: BeginRow, fingerprint: string): BeginResult | undefined {
+  const now = ms(row.now);
+  if (ms(row.expires_at) <= now) return undefined;
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch', state: row.state };
+  if (row.state === 'completed') {
+    return { kind: 'replay', outcome: row.outcome!, completedAt: ms(row.completed_at!), expiresAt: ms(row.expires_at) };
+  }
+  const leaseUntil = ms(row.lease_until!);
+  if (leaseUntil <= now) return undefined;
+  return { kind: 'in_progress', attempt: row.attempt, leaseUntil, retryAfterMs: leaseUntil - now };
+}
+
+const encodeCursor = (key: string): string => Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
+
+function decodeCursor(cursor: string): string {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
+}
+
+/** Create a PostgreSQL store. Call `migrate()` once before use. */
+export function postgresStore(options: PostgresStoreOptions = {}): PostgresStore {
+  return new PostgresStore(options);
+}

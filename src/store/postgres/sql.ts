@@ -1,0 +1,108 @@
+/**
+ * The SQL of the PostgreSQL store, one statement per store operation, so each operation is one
+ * round trip. Every statement takes `$1` = "now" in milliseconds, or NULL to read the database
+ * server's clock: app servers with skewed clocks then still agree on leases and expiry.
+ */
+import { quote } from './identifiers.js';
+
+/** Columns in the order `rowToRecord` expects; bigint times arrive as strings. */
+const COLUMNS = 'scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until, outcome, completed_at';
+
+// A MATERIALIZED CTE evaluates the (volatile) clock once per statement.
+const NOW = `n AS MATERIALIZED (SELECT coalesce($1::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now)`;
+
+export interface Statements {
+  readonly begin: string;
+  readonly commit: string;
+  readonly release: string;
+  readonly extend: string;
+  readonly get: string;
+  readonly delete: string;
+  readonly list: string;
+  readonly sweep: string;
+}
+
+/** Build the statements for one `schema.table`. */
+export function statements(schema: string, table: string): Statements {
+  const t = `${quote(schema)}.${quote(table)}`;
+  return {
+    /*
+     * $2 scope, $3 key, $4 fingerprint, $5 token, $6 leaseMs, $7 ttlMs.
+     * The upsert inserts an absent key, or takes over a row that is expired (absent for every
+     * purpose) or whose lease expired with the same fingerprint. ON CONFLICT locks and judges
+     * the newest row version, so two concurrent begins can never both acquire. When it does not
+     * write, the second branch reads the row to say why (replay / in_progress / mismatch); that
+     * read sees the statement's snapshot, which may predate a row another transaction committed
+     * while we waited — the caller detects that case (no row, or a row we should have taken)
+     * and runs the statement again.
+     */
+    begin: `WITH ${NOW},
+up AS (
+  INSERT INTO ${t} AS r (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+  SELECT $2, $3, 'in_progress', $4, 1, n.now, n.now + $7::bigint, $5, n.now + $6::bigint FROM n
+  ON CONFLICT (scope, key) DO UPDATE SET
+    state = 'in_progress',
+    fingerprint = excluded.fingerprint,
+    attempt = CASE WHEN r.expires_at <= excluded.created_at THEN 1 ELSE r.attempt + 1 END,
+    created_at = CASE WHEN r.expires_at <= excluded.created_at THEN excluded.created_at ELSE r.created_at END,
+    expires_at = excluded.expires_at,
+    token = excluded.token,
+    lease_until = excluded.lease_until,
+    outcome = NULL,
+    completed_at = NULL
+  WHERE r.expires_at <= excluded.created_at
+     OR (r.state = 'in_progress' AND r.lease_until <= excluded.created_at AND r.fingerprint = excluded.fingerprint)
+  RETURNING r.state, r.fingerprint, r.attempt, r.expires_at, r.token, r.lease_until, r.outcome, r.completed_at
+)
+SELECT true AS acquired, up.*, n.now FROM up, n
+UNION ALL
+SELECT false, r.state, r.fingerprint, r.attempt, r.expires_at, r.token, r.lease_until, r.outcome, r.completed_at, n.now
+FROM ${t} r, n
+WHERE r.scope = $2 AND r.key = $3 AND NOT EXISTS (SELECT 1 FROM up)`,
+
+    // $2 scope, $3 key, $4 token, $5 outcome, $6 ttlMs
+    commit: `WITH ${NOW}
+UPDATE ${t} r SET state = 'completed', outcome = $5, completed_at = n.now, expires_at = n.now + $6::bigint,
+  token = NULL, lease_until = NULL
+FROM n
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now`,
+
+    // $2 scope, $3 key, $4 token
+    release: `WITH ${NOW}
+DELETE FROM ${t} r USING n
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now`,
+
+    // $2 scope, $3 key, $4 token, $5 leaseMs
+    extend: `WITH ${NOW}
+UPDATE ${t} r SET lease_until = n.now + $5::bigint, expires_at = greatest(r.expires_at, n.now + $5::bigint)
+FROM n
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now
+RETURNING r.lease_until`,
+
+    // $2 scope, $3 key
+    get: `WITH ${NOW}
+SELECT ${COLUMNS} FROM ${t} r, n WHERE r.scope = $2 AND r.key = $3 AND r.expires_at > n.now`,
+
+    // $2 scope, $3 key. Removes the row whatever its state; reports whether it was live.
+    delete: `WITH ${NOW}
+DELETE FROM ${t} r USING n WHERE r.scope = $2 AND r.key = $3 RETURNING r.expires_at > n.now AS live`,
+
+    // $2 scope, $3 state or NULL, $4 after key or NULL, $5 limit. Keyset paging on the primary key.
+    list: `WITH ${NOW}
+SELECT ${COLUMNS} FROM ${t} r, n
+WHERE r.scope = $2 AND r.expires_at > n.now
+  AND ($3::text IS NULL OR r.state = $3::text)
+  AND ($4::text IS NULL OR r.key > $4::text)
+ORDER BY r.key
+LIMIT $5::int`,
+
+    // $2 batch size. SKIP LOCKED: a sweeper never waits on (or blocks) a live begin/commit.
+    sweep: `WITH ${NOW},
+batch AS (
+  SELECT r.scope, r.key FROM ${t} r, n WHERE r.expires_at <= n.now
+  ORDER BY r.expires_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED
+)
+DELETE FROM ${t} r USING batch, n
+WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= n.now`,
+  };
+}
