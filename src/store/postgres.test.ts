@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { postgresStore, SCHEMA_VERSION } from 'oncekey/postgres';
+import { postgresStore, SCHEMA_VERSION } from './postgres/index.js';
 import { isStoreUnavailableError } from '../errors/store-unavailable.js';
 import { isInvalidOptionError } from '../errors/invalid-option.js';
 import { isLeaseLostError } from '../errors/lease-lost.js';
