@@ -1,0 +1,108 @@
+import type Database from 'better-sqlite3';
+
+/** A record row as SQLite returns it (column names as in the table). */
+export interface Row {
+  scope: string;
+  key: string;
+  state: 'in_progress' | 'completed';
+  fingerprint: string;
+  attempt: number;
+  created_at: number;
+  expires_at: number;
+  token: string | null;
+  lease_until: number | null;
+  completed_at: number | null;
+  outcome: string | null;
+}
+
+/**
+ * Every statement the store runs, prepared once per store. Anonymous `?` parameters keep binding
+ * allocation-free (better-sqlite3 does not support `?NNN`); the comment above each lists their order.
+ */
+export function prepareStatements(db: Database.Database, table: string): Statements {
+  const t = `"${table}"`;
+  return {
+    /**
+     * The whole `begin` decision for the acquiring cases, in one statement: insert when absent;
+     * replace when the record expired (a fresh record: attempt 1); take over when the lease expired
+     * and the fingerprint matches (attempt + 1). `excluded.created_at` is `now`. Returns the new
+     * attempt, or nothing when a live record must be answered (replay, in_progress, mismatch).
+     * Params: scope, key, fingerprint, now, expiresAt, token, leaseUntil.
+     */
+    acquire: db
+      .prepare<unknown[], number>(
+        `INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+         VALUES (?, ?, 'in_progress', ?, 1, ?, ?, ?, ?)
+         ON CONFLICT (scope, key) DO UPDATE SET
+           attempt      = CASE WHEN expires_at <= excluded.created_at THEN 1 ELSE attempt + 1 END,
+           created_at   = CASE WHEN expires_at <= excluded.created_at THEN excluded.created_at ELSE created_at END,
+           state        = 'in_progress',
+           fingerprint  = excluded.fingerprint,
+           expires_at   = excluded.expires_at,
+           token        = excluded.token,
+           lease_until  = excluded.lease_until,
+           completed_at = NULL,
+           outcome      = NULL
+         WHERE expires_at <= excluded.created_at
+            OR (state = 'in_progress' AND lease_until <= excluded.created_at AND fingerprint = excluded.fingerprint)
+         RETURNING attempt`,
+      )
+      .pluck(),
+    /** Params: scope, key. */
+    find: db.prepare<unknown[], Row>(`SELECT * FROM ${t} WHERE scope = ? AND key = ?`),
+    /** Params: scope, key, now. */
+    findLive: db.prepare<unknown[], Row>(`SELECT * FROM ${t} WHERE scope = ? AND key = ? AND expires_at > ?`),
+    /**
+     * Fenced: only the current token of a live in-progress record matches.
+     * Params: outcome, now, expiresAt, scope, key, token, now.
+     */
+    commit: db.prepare(
+      `UPDATE ${t} SET state = 'completed', outcome = ?, completed_at = ?, expires_at = ?, token = NULL, lease_until = NULL
+       WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress' AND expires_at > ?`,
+    ),
+    /** Params: scope, key, token, now. */
+    release: db.prepare(
+      `DELETE FROM ${t} WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress' AND expires_at > ?`,
+    ),
+    /** Params: leaseUntil, leaseUntil, scope, key, token, now. */
+    extend: db.prepare(
+      `UPDATE ${t} SET lease_until = ?, expires_at = max(expires_at, ?)
+       WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress' AND expires_at > ?`,
+    ),
+    /** Removes the record whatever its state; returns its expires_at so the caller can tell live from expired. Params: scope, key. */
+    remove: db.prepare<unknown[], number>(`DELETE FROM ${t} WHERE scope = ? AND key = ? RETURNING expires_at`).pluck(),
+    /** First page. Params: scope, now, state or null, limit. */
+    listFirst: db.prepare<unknown[], Row>(
+      `SELECT * FROM ${t} WHERE scope = ? AND expires_at > ? AND state = coalesce(?, state) ORDER BY key LIMIT ?`,
+    ),
+    /** Next pages, after the cursor's key. Params: scope, after, now, state or null, limit. */
+    listAfter: db.prepare<unknown[], Row>(
+      `SELECT * FROM ${t} WHERE scope = ? AND key > ? AND expires_at > ? AND state = coalesce(?, state) ORDER BY key LIMIT ?`,
+    ),
+    /**
+     * One sweep batch: the subquery walks the expiry index from the oldest, so the work is
+     * proportional to what is removed, not to the table. Params: now, batchSize.
+     */
+    sweepBatch: db.prepare(
+      `DELETE FROM ${t} WHERE (scope, key) IN (
+         SELECT scope, key FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    ),
+    ping: db.prepare<unknown[], number>('SELECT 1').pluck(),
+  };
+}
+
+type Statement<R = unknown> = Database.Statement<unknown[], R>;
+
+export interface Statements {
+  acquire: Statement<number>;
+  find: Statement<Row>;
+  findLive: Statement<Row>;
+  commit: Statement;
+  release: Statement;
+  extend: Statement;
+  remove: Statement<number>;
+  listFirst: Statement<Row>;
+  listAfter: Statement<Row>;
+  sweepBatch: Statement;
+  ping: Statement<number>;
+}

@@ -1,0 +1,307 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import type {
+  BeginOptions,
+  BeginResult,
+  Clock,
+  KeyRecord,
+  KeyRef,
+  ListOptions,
+  ListPage,
+  RecordState,
+  Store,
+  SweepOptions,
+} from '../contract.js';
+import { systemClock } from '../contract.js';
+import { InvalidOptionError } from '../../errors/invalid-option.js';
+import { LeaseLostError } from '../../errors/lease-lost.js';
+import { assertKnownOptions, positiveInt } from '../../util/options.js';
+import { toStoreError } from './errors.js';
+import { checkTableName, ensureSchema } from './schema.js';
+import { prepareStatements, type Row, type Statements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** Database file (created if missing), or `:memory:` for a private in-memory database. */
+  readonly path: string;
+  /**
+   * `NORMAL` (default): in WAL mode a committed transaction survives a crash of the process
+   * (even SIGKILL), but the last commits may be lost if the machine loses power or the OS
+   * crashes before the WAL reaches the disk. `FULL`: every commit is fsynced, so it also
+   * survives power loss, at the cost of one fsync per `begin` and per `commit`.
+   */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * How long a call waits for another connection's write lock before giving up with
+   * `StoreUnavailableError`; default 5000 ms. 0 fails at once.
+   */
+  readonly busyTimeoutMs?: number;
+  /** Source of time; default the system clock. */
+  readonly clock?: Clock;
+  /** Table name (a plain identifier); default `oncekey_records`. */
+  readonly table?: string;
+}
+
+const KNOWN_OPTIONS = ['path', 'synchronous', 'busyTimeoutMs', 'clock', 'table'] as const;
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_TABLE = 'oncekey_records';
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+const DEFAULT_SWEEP_BATCH = 500;
+
+/**
+ * A store in a SQLite database file, shared safely by every process that opens the same file.
+ *
+ * The database runs in WAL mode; see {@link SqliteStoreOptions.synchronous} for the durability
+ * trade-off. Each method is one SQLite statement or one `BEGIN IMMEDIATE` transaction, so
+ * concurrent callers in any number of processes never lose an update; a caller that cannot get the
+ * write lock within `busyTimeoutMs` gets `StoreUnavailableError`. The work is synchronous
+ * (better-sqlite3), so each call blocks the event loop for its few microseconds.
+ */
+export function sqliteStore(options: SqliteStoreOptions): Store {
+  if (options === undefined) throw new InvalidOptionError('sqliteStore.path', 'required');
+  assertKnownOptions('sqliteStore', options, KNOWN_OPTIONS);
+  const { path } = options;
+  if (typeof path !== 'string' || path === '') {
+    throw new InvalidOptionError('sqliteStore.path', `expected a file path or ':memory:', got ${JSON.stringify(path)}`);
+  }
+  const synchronous = options.synchronous ?? 'NORMAL';
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+    throw new InvalidOptionError('sqliteStore.synchronous', `expected 'NORMAL' or 'FULL', got ${JSON.stringify(synchronous)}`);
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  if (typeof busyTimeoutMs !== 'number' || !Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new InvalidOptionError('sqliteStore.busyTimeoutMs', `expected an integer >= 0, got ${String(busyTimeoutMs)}`);
+  }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw new InvalidOptionError('sqliteStore.clock', 'expected an object with a now() method');
+  }
+  const table = checkTableName(options.table ?? DEFAULT_TABLE);
+
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    ensureSchema(db, table);
+    return new SqliteStore(db, prepareStatements(db, table), clock);
+  } catch (error) {
+    db?.close();
+    throw toStoreError(error);
+  }
+}
+
+class SqliteStore implements Store {
+  readonly name = 'sqlite';
+  /** The slow path of `begin`: decide and write under one write lock. */
+  private readonly beginLocked: (ref: KeyRef, fingerprint: string, leaseMs: number, ttlMs: number) => BeginResult;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly sql: Statements,
+    private readonly clock: Clock,
+  ) {
+    const locked = db.transaction((ref: KeyRef, fingerprint: string, leaseMs: number, ttlMs: number): BeginResult => {
+      const now = this.clock.now();
+      const acquired = this.tryAcquire(ref, fingerprint, now, leaseMs, ttlMs);
+      if (acquired) return acquired;
+      const answer = answerFrom(this.sql.find.get(ref.scope, ref.key), fingerprint, now);
+      // Under the write lock the row cannot change between the two statements, so a row the
+      // upsert refused is always one we can answer from.
+      if (!answer) throw new Error(`sqlite store: begin found ${ref.scope}/${ref.key} neither acquirable nor answerable`);
+      return answer;
+    });
+    this.beginLocked = locked.immediate;
+  }
+
+  async begin(ref: KeyRef, fingerprint: string, options: BeginOptions): Promise<BeginResult> {
+    const leaseMs = positiveInt('begin.leaseMs', options.leaseMs);
+    const ttlMs = positiveInt('begin.ttlMs', options.ttlMs);
+    if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+    try {
+      // Fast path, one autocommit statement: the upsert acquires whenever the key is acquirable.
+      const now = this.clock.now();
+      const acquired = this.tryAcquire(ref, fingerprint, now, leaseMs, ttlMs);
+      if (acquired) return acquired;
+      // A live record refused it: answer from that record. If it changed in between (released,
+      // lease ran out), answer under the write lock instead of guessing.
+      return answerFrom(this.sql.find.get(ref.scope, ref.key), fingerprint, now) ?? this.beginLocked(ref, fingerprint, leaseMs, ttlMs);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  private tryAcquire(ref: KeyRef, fingerprint: string, now: number, leaseMs: number, ttlMs: number): BeginResult | undefined {
+    const token = randomUUID();
+    const leaseUntil = now + leaseMs;
+    const attempt = this.sql.acquire.get(ref.scope, ref.key, fingerprint, now, now + ttlMs, token, leaseUntil);
+    if (attempt === undefined) return undefined;
+    return { kind: 'acquired', token, attempt, recovered: attempt > 1, leaseUntil };
+  }
+
+  async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
+    positiveInt('commit.ttlMs', ttlMs);
+    try {
+      const now = this.clock.now();
+      if (this.sql.commit.run(outcome, now, now + ttlMs, ref.scope, ref.key, token, now).changes === 0) {
+        throw this.leaseLost(ref, token, now);
+      }
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async release(ref: KeyRef, token: string): Promise<void> {
+    try {
+      const now = this.clock.now();
+      if (this.sql.release.run(ref.scope, ref.key, token, now).changes === 0) throw this.leaseLost(ref, token, now);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
+    positiveInt('extend.leaseMs', leaseMs);
+    try {
+      const now = this.clock.now();
+      const leaseUntil = now + leaseMs;
+      if (this.sql.extend.run(leaseUntil, leaseUntil, ref.scope, ref.key, token, now).changes === 0) {
+        throw this.leaseLost(ref, token, now);
+      }
+      return leaseUntil;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async get(ref: KeyRef): Promise<KeyRecord | undefined> {
+    try {
+      const row = this.sql.findLive.get(ref.scope, ref.key, this.clock.now());
+      return row && toRecord(row);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async delete(ref: KeyRef): Promise<boolean> {
+    try {
+      const now = this.clock.now();
+      const expiresAt = this.sql.remove.get(ref.scope, ref.key);
+      return expiresAt !== undefined && now < expiresAt;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    assertKnownOptions('list', options, ['scope', 'state', 'cursor', 'limit']);
+    const limit = Math.min(options.limit === undefined ? DEFAULT_PAGE : positiveInt('list.limit', options.limit), MAX_PAGE);
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const state: RecordState | null = options.state ?? null;
+    try {
+      const now = this.clock.now();
+      // One row more than asked tells whether another page exists.
+      const rows =
+        after === undefined
+          ? this.sql.listFirst.all(options.scope, now, state, limit + 1)
+          : this.sql.listAfter.all(options.scope, after, now, state, limit + 1);
+      const more = rows.length > limit;
+      if (more) rows.length = limit;
+      const records = rows.map(toRecord);
+      const last = rows[rows.length - 1];
+      return more && last ? { records, cursor: encodeCursor(last.key) } : { records };
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async sweep(options?: SweepOptions): Promise<number> {
+    assertKnownOptions('sweep', options, ['batchSize', 'maxBatches']);
+    const batchSize = options?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', options.batchSize);
+    const maxBatches = options?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', options.maxBatches);
+    try {
+      const now = this.clock.now();
+      let removed = 0;
+      // Each batch is its own autocommit statement: other writers get the lock between batches.
+      for (let batch = 0; batch < maxBatches; batch++) {
+        const changes = this.sql.sweepBatch.run(now, batchSize).changes;
+        removed += changes;
+        if (changes < batchSize) break;
+      }
+      return removed;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      this.sql.ping.get();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.db.open) this.db.close();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  /** Why a fenced call failed, for the error message: one extra read on a path that is already failing. */
+  private leaseLost(ref: KeyRef, token: string, now: number): LeaseLostError {
+    const row = this.sql.findLive.get(ref.scope, ref.key, now);
+    if (!row) return new LeaseLostError(ref, 'the record no longer exists (released, deleted or expired)');
+    if (row.state === 'completed') return new LeaseLostError(ref, 'the key is already completed');
+    return new LeaseLostError(ref, row.token === token ? 'the token is no longer current' : `the lease was taken over (attempt ${row.attempt})`);
+  }
+}
+
+/**
+ * The answer a live record gives to `begin`, or undefined when the key is acquirable (absent,
+ * expired, or in progress with an expired lease and the same fingerprint).
+ */
+function answerFrom(row: Row | undefined, fingerprint: string, now: number): BeginResult | undefined {
+  if (row === undefined || row.expires_at <= now) return undefined;
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch', state: row.state };
+  if (row.state === 'completed') {
+    return { kind: 'replay', outcome: row.outcome!, completedAt: row.completed_at!, expiresAt: row.expires_at };
+  }
+  const leaseUntil = row.lease_until!;
+  if (now < leaseUntil) return { kind: 'in_progress', attempt: row.attempt, leaseUntil, retryAfterMs: leaseUntil - now };
+  return undefined;
+}
+
+function toRecord(row: Row): KeyRecord {
+  const base = {
+    scope: row.scope,
+    key: row.key,
+    state: row.state,
+    fingerprint: row.fingerprint,
+    attempt: row.attempt,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+  return row.state === 'in_progress'
+    ? { ...base, token: row.token!, leaseUntil: row.lease_until! }
+    : { ...base, outcome: row.outcome!, completedAt: row.completed_at! };
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): string {
+  if (typeof cursor === 'string') {
+    try {
+      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
+}
+
