@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sqliteStore } from 'oncekey/sqlite';
+import { sqliteStore } from '../src/store/sqlite.js';
 import { startChildren, type Child } from './fixtures/sqlite-child.js';
 import type { BeginSummary } from './fixtures/sqlite-worker.js';
 
