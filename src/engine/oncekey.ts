@@ -1,0 +1,268 @@
+/**
+ * The engine: key + scope + fingerprint → begin / commit / release, replay, policies.
+ * Framework-free and store-free: adapters turn requests into `run` calls, stores keep records.
+ *
+ * One call, end to end: validate the ref and fingerprint the input (nothing touches the store on
+ * bad input) → `begin` → replay, mismatch, wait/throw while in progress, or acquire → run `fn`
+ * with a heartbeat → commit the encoded result, commit a final error, or release the key.
+ */
+import { FingerprintMismatchError } from '../errors/mismatch.js';
+import { InProgressError } from '../errors/in-progress.js';
+import { LeaseLostError, isLeaseLostError } from '../errors/lease-lost.js';
+import { ReplayedError } from '../errors/replayed-error.js';
+import { UnserializableResultError } from '../errors/unserializable-result.js';
+import { OncekeyError } from '../errors/oncekey-error.js';
+import type { Acquired, Clock, KeyRef, Replay, Store } from '../store/contract.js';
+import type { Codec } from './codec.js';
+import { fingerprint } from './fingerprint.js';
+import { type Heartbeat, startHeartbeat } from './heartbeat.js';
+import { HookRunner } from './hooks.js';
+import { decodeOutcome, encodeError, encodeResult } from './outcome.js';
+import { validateRef } from './ref.js';
+import {
+  type OncekeyOptions,
+  type RunOptions,
+  type Settings,
+  type WrapOptions,
+  WRAP_OPTIONS,
+  assertWrapFunctions,
+  resolveEngineOptions,
+  resolveRunOptions,
+} from './settings.js';
+import { LocalWaiters } from './waiters.js';
+
+/** What the protected function learns about the call it serves. */
+export interface RunContext {
+  /** Aborts (reason: LeaseLostError) when the lease is lost: stop work, another caller may run. */
+  readonly signal: AbortSignal;
+  /** 1 for the first holder of the key; raised by one at each take-over of an expired lease. */
+  readonly attempt: number;
+  /** True when this call took over the expired lease of a crashed or stalled holder. */
+  readonly recovered: boolean;
+  readonly ref: KeyRef;
+}
+
+/** The outcome of a call, and whether it was replayed or just produced. */
+export interface RunResult<O> {
+  readonly value: O;
+  /** True when `value` is the stored outcome of an earlier call; false when `fn` ran now. */
+  readonly replayed: boolean;
+  /** The attempt that produced `value`. */
+  readonly attempt: number;
+}
+
+/** A function made idempotent by {@link Oncekey.wrap}. */
+export interface IdempotentFunction<I, O> {
+  (input: I): Promise<O>;
+  /** The same call, telling a replay from a fresh run. */
+  detailed(input: I): Promise<RunResult<O>>;
+}
+
+export class Oncekey {
+  readonly store: Store;
+  readonly #clock: Clock;
+  readonly #codec: Codec;
+  readonly #hooks: HookRunner;
+  readonly #random: () => number;
+  readonly #defaults: Settings;
+  readonly #waiters = new LocalWaiters();
+
+  /** @throws InvalidOptionError on an unknown option, a bad duration, or `ttl` shorter than `lease`. */
+  constructor(options: OncekeyOptions) {
+    const config = resolveEngineOptions(options);
+    this.store = config.store;
+    this.#clock = config.clock;
+    this.#codec = config.codec;
+    this.#hooks = new HookRunner(config.hooks);
+    this.#random = config.random;
+    this.#defaults = config.defaults;
+  }
+
+  /**
+   * Make `fn` idempotent: the first call for a key runs it and stores its result; later calls with
+   * the same key and input replay that result; the same key with another input is a
+   * FingerprintMismatchError. Options are validated here, once.
+   */
+  wrap<I, O>(fn: (input: I, run: RunContext) => Promise<O> | O, options: WrapOptions<I>): IdempotentFunction<I, O> {
+    if (typeof fn !== 'function') throw new TypeError('Oncekey.wrap: fn must be a function');
+    assertWrapFunctions(options);
+    const settings = resolveRunOptions('wrap', options, this.#defaults, WRAP_OPTIONS);
+    const { scope, key, fingerprint: pick } = options;
+    const detailed = async (input: I): Promise<RunResult<O>> => {
+      const ref = validateRef({ scope: typeof scope === 'string' ? scope : scope(input), key: key(input) });
+      const print = pick === undefined ? fingerprint(input, 'input') : fingerprint(pick(input), 'fingerprint(input)');
+      return this.#execute(ref, print, (run) => fn(input, run), settings);
+    };
+    const call = async (input: I): Promise<O> => (await detailed(input)).value;
+    return Object.assign(call, { detailed });
+  }
+
+  /**
+   * The lower-level form `wrap` uses: run `fn` once for `ref`, with `fingerprintInput` (any value
+   * {@link fingerprint} accepts) identifying the request. Resolves with the value and whether it
+   * was replayed; a cached error is thrown as a ReplayedError.
+   */
+  async run<O>(
+    ref: KeyRef,
+    fingerprintInput: unknown,
+    fn: (run: RunContext) => Promise<O> | O,
+    options?: RunOptions,
+  ): Promise<RunResult<O>> {
+    const valid = validateRef(ref);
+    if (typeof fn !== 'function') throw new TypeError('Oncekey.run: fn must be a function');
+    const settings = resolveRunOptions('run', options, this.#defaults);
+    return this.#execute(valid, fingerprint(fingerprintInput, 'input'), fn, settings);
+  }
+
+  async #execute<O>(ref: KeyRef, print: string, fn: (run: RunContext) => Promise<O> | O, s: Settings): Promise<RunResult<O>> {
+    let delay = s.minDelayMs;
+    let deadline: number | undefined;
+    for (let first = true; ; first = false) {
+      const sent = this.#clock.now();
+      const answer = await this.store.begin(ref, print, { leaseMs: s.leaseMs, ttlMs: s.ttlMs });
+      switch (answer.kind) {
+        case 'acquired':
+          return this.#hold(ref, answer, sent, fn, s);
+        case 'replay':
+          return this.#replay<O>(ref, answer);
+        case 'mismatch':
+          this.#hooks.emit('onMismatch', { ref, state: answer.state });
+          throw new FingerprintMismatchError(ref);
+        case 'in_progress': {
+          if (first) {
+            this.#hooks.emit('onInProgress', { ref, attempt: answer.attempt, retryAfterMs: answer.retryAfterMs, action: s.onInProgress });
+          }
+          if (s.onInProgress === 'throw') throw new InProgressError(ref, answer.retryAfterMs);
+          const now = this.#clock.now();
+          deadline ??= now + (s.waitTimeoutMs ?? s.leaseMs);
+          const remaining = deadline - now;
+          if (remaining <= 0) throw new InProgressError(ref, answer.retryAfterMs);
+          // Equal jitter spreads duplicates' polls; never sleep past the wait deadline, nor past the
+          // moment the holder's lease could be taken over.
+          const jittered = delay / 2 + (this.#random() * delay) / 2;
+          await this.#waiters.sleep(ref, Math.max(1, Math.ceil(Math.min(jittered, remaining, answer.retryAfterMs))));
+          delay = Math.min(delay * 2, s.maxDelayMs);
+        }
+      }
+    }
+  }
+
+  #replay<O>(ref: KeyRef, answer: Replay): RunResult<O> {
+    const outcome = decodeOutcome(answer.outcome);
+    this.#hooks.emit('onReplay', { ref, attempt: outcome.attempt, completedAt: answer.completedAt, error: outcome.kind === 'error' });
+    if (outcome.kind === 'error') throw new ReplayedError(ref, outcome.error);
+    return { value: this.#codec.decode(outcome.text) as O, replayed: true, attempt: outcome.attempt };
+  }
+
+  async #hold<O>(ref: KeyRef, lease: Acquired, sent: number, fn: (run: RunContext) => Promise<O> | O, s: Settings): Promise<RunResult<O>> {
+    const { token, attempt, recovered } = lease;
+    this.#hooks.emit('onAcquire', { ref, attempt, recovered, leaseUntil: lease.leaseUntil });
+    if (recovered) this.#hooks.emit('onRecover', { ref, attempt });
+    let lostReported = false;
+    const leaseLost = (error: LeaseLostError): void => {
+      if (lostReported) return;
+      lostReported = true;
+      this.#hooks.emit('onLeaseLost', { ref, attempt, error });
+    };
+    const heartbeat = startHeartbeat({
+      store: this.store,
+      ref,
+      token,
+      leaseMs: s.leaseMs,
+      clock: this.#clock,
+      since: sent,
+      onLost: leaseLost,
+      onExtendError: (error) => this.#hooks.report(ref, 'extend', error),
+    });
+    const started = this.#clock.now();
+    const held: Held = { ref, token, attempt, started, heartbeat, leaseLost };
+
+    let value: O;
+    try {
+      value = await fn({ signal: heartbeat.signal, attempt, recovered, ref });
+    } catch (error) {
+      heartbeat.stop();
+      await this.#settleError(held, error, s);
+      throw error;
+    }
+    heartbeat.stop();
+
+    let text: string;
+    try {
+      text = this.#codec.encode(value);
+      if (typeof text !== 'string') throw new TypeError(`codec.encode returned ${typeof text}, expected a string`);
+    } catch (cause) {
+      const error = unserializable(cause);
+      await this.#release(held, error);
+      throw error;
+    }
+    try {
+      await this.store.commit(ref, token, encodeResult(attempt, text), s.ttlMs);
+    } catch (error) {
+      if (isLeaseLostError(error)) leaseLost(error);
+      throw error;
+    }
+    this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - started, error: false });
+    this.#waiters.wake(ref);
+    return { value, replayed: false, attempt };
+  }
+
+  /** `fn` threw: store the error if it is final, else release the key. Never throws. */
+  async #settleError(held: Held, error: unknown, s: Settings): Promise<void> {
+    const { ref, token, attempt } = held;
+    // A call that lost its lease may have been cut short by it: its error is never final.
+    if (!held.heartbeat.lost && !isLeaseLostError(error) && this.#isFinal(ref, error, s)) {
+      try {
+        await this.store.commit(ref, token, encodeError(attempt, error), s.ttlMs);
+        this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - held.started, error: true });
+        this.#waiters.wake(ref);
+      } catch (commitError) {
+        if (isLeaseLostError(commitError)) held.leaseLost(commitError);
+        else this.#hooks.report(ref, 'commit', commitError);
+      }
+      return;
+    }
+    await this.#release(held, error);
+  }
+
+  #isFinal(ref: KeyRef, error: unknown, s: Settings): boolean {
+    if (typeof s.cacheErrors === 'boolean') return s.cacheErrors;
+    try {
+      return s.cacheErrors(error) === true;
+    } catch (predicateError) {
+      this.#hooks.report(ref, 'cacheErrors', predicateError);
+      return false;
+    }
+  }
+
+  /** Release so a retry may run. A failure is reported, never thrown over the caller's error. */
+  async #release(held: Held, why: unknown): Promise<void> {
+    const { ref, token, attempt } = held;
+    try {
+      await this.store.release(ref, token);
+    } catch (error) {
+      // LeaseLost: someone else holds the key now, or it is gone — nothing left to release.
+      if (isLeaseLostError(error)) held.leaseLost(error);
+      else this.#hooks.report(ref, 'release', error);
+      return;
+    }
+    this.#hooks.emit('onRelease', { ref, attempt, durationMs: this.#clock.now() - held.started, error: why });
+    this.#waiters.wake(ref);
+  }
+}
+
+interface Held {
+  readonly ref: KeyRef;
+  readonly token: string;
+  readonly attempt: number;
+  readonly started: number;
+  readonly heartbeat: Heartbeat;
+  readonly leaseLost: (error: LeaseLostError) => void;
+}
+
+function unserializable(cause: unknown): OncekeyError {
+  if (cause instanceof UnserializableResultError) return cause;
+  const error = new UnserializableResultError('result', `the codec could not encode it: ${cause instanceof Error ? cause.message : String(cause)}`);
+  error.cause = cause;
+  return error;
+}
