@@ -1,0 +1,21 @@
+/**
+ * `oncekey/resilience`: policies that work on any async function: retry (with backoff, jitter,
+ * Retry-After and shared budgets), circuit breaker, timeout, bulkhead, fallback, and `wrap` to
+ * compose them under one deadline. Time and randomness are injectable everywhere.
+ */
+export * from './policy.js';
+export * from './events.js';
+export * from './clock/clock.js';
+export * from './clock/fake-clock.js';
+export * from './random.js';
+export * from './backoff/index.js';
+export * from './retry-after.js';
+export * from './retryable.js';
+export * from './budget/index.js';
+export * from './retry.js';
+export * from './breaker/index.js';
+export * from './timeout.js';
+export * from './bulkhead.js';
+export * from './fallback.js';
+export * from './wrap.js';
+export * from './errors/index.js';
