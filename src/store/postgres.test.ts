@@ -1,25 +1,31 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { postgresStore, SCHEMA_VERSION } from './postgres/index.js';
+import { postgresStore, SCHEMA_VERSION, type PostgresStore } from './postgres/index.js';
+import { runStoreConformance } from '../testing/conformance.js';
 import { isStoreUnavailableError } from '../errors/store-unavailable.js';
 import { isInvalidOptionError } from '../errors/invalid-option.js';
 import { isLeaseLostError } from '../errors/lease-lost.js';
 import { describePostgres, POSTGRES_URL } from '../../test/helpers/services.js';
 import { pgTestBed, type PgTestBed } from '../../test/fixtures/pg-store.js';
 
-const T0 = 1_700_000_000_000;
-const clockAt = (t = T0) => {
-  const c = { t, now: () => c.t };
-  return c;
-};
-
 describePostgres()('postgresStore', () => {
   let bed: PgTestBed;
+  // One pool for every conformance store (each on its own table): no connection churn.
+  let pool: pg.Pool;
   beforeAll(() => {
     bed = pgTestBed(POSTGRES_URL!);
+    pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 8 });
+    pool.on('error', () => undefined);
   });
   afterAll(async () => {
+    await pool?.end();
     await bed?.end();
+  });
+
+  runStoreConformance('postgres', {
+    // A generous connection deadline: the concurrency test queues 10 000 begins on 8 connections.
+    create: (clock) => bed.create({ pool, clock, connectionTimeoutMs: 120_000 }),
+    destroy: (store) => bed.destroy(store as PostgresStore),
   });
 
   it('rejects bad identifiers and unknown options at construction', () => {
@@ -82,85 +88,6 @@ describePostgres()('postgresStore', () => {
       expect(second.kind).toBe('in_progress');
       await store.commit(ref, first.token, 'done', 120_000);
       expect(await store.begin(ref, 'f', { leaseMs: 60_000, ttlMs: 120_000 })).toMatchObject({ kind: 'replay', outcome: 'done' });
-    } finally {
-      await bed.destroy(store);
-    }
-  });
-
-  it('an injected clock overrides the server clock (skewed app servers agree with each other)', async () => {
-    const clock = clockAt();
-    const store = await bed.create({ clock });
-    try {
-      const ref = { scope: 's', key: 'k' };
-      const a = await store.begin(ref, 'f', { leaseMs: 1000, ttlMs: 10_000 });
-      expect(a).toMatchObject({ kind: 'acquired', attempt: 1, recovered: false, leaseUntil: T0 + 1000 });
-      expect(await store.begin(ref, 'other', { leaseMs: 1000, ttlMs: 10_000 })).toEqual({ kind: 'mismatch', state: 'in_progress' });
-      clock.t += 400;
-      expect(await store.begin(ref, 'f', { leaseMs: 1000, ttlMs: 10_000 })).toEqual({
-        kind: 'in_progress', attempt: 1, leaseUntil: T0 + 1000, retryAfterMs: 600,
-      });
-      clock.t = T0 + 1000;
-      const b = await store.begin(ref, 'f', { leaseMs: 1000, ttlMs: 10_000 });
-      expect(b).toMatchObject({ kind: 'acquired', attempt: 2, recovered: true, leaseUntil: T0 + 2000 });
-      if (a.kind !== 'acquired' || b.kind !== 'acquired') return;
-      await expect(store.commit(ref, a.token, 'stale', 10_000)).rejects.toSatisfy(isLeaseLostError);
-      expect(await store.extend(ref, b.token, 5000)).toBe(T0 + 6000);
-      await store.commit(ref, b.token, 'fresh', 10_000);
-      expect(await store.get(ref)).toEqual({
-        scope: 's', key: 'k', state: 'completed', fingerprint: 'f', attempt: 2,
-        createdAt: T0, expiresAt: T0 + 11_000, outcome: 'fresh', completedAt: T0 + 1000,
-      });
-      clock.t = T0 + 11_000;
-      expect(await store.get(ref)).toBeUndefined();
-      expect(await store.begin(ref, 'other', { leaseMs: 1000, ttlMs: 10_000 })).toMatchObject({ kind: 'acquired', attempt: 1 });
-    } finally {
-      await bed.destroy(store);
-    }
-  });
-
-  it('lists in code point order with keyset paging and sweeps only expired records, in batches', async () => {
-    const clock = clockAt();
-    const store = await bed.create({ clock });
-    try {
-      const keys = ['b', 'a', 'Z', '\u{1F600}', '\uE000', 'aa', 'k1', 'k2', 'k3', 'k10'];
-      for (const key of keys) await store.begin({ scope: 'L', key }, 'f', { leaseMs: 100, ttlMs: 100 });
-      await store.begin({ scope: 'other', key: 'x' }, 'f', { leaseMs: 100, ttlMs: 10_000 });
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.list({ scope: 'L', limit: 3, ...(cursor ? { cursor } : {}) });
-        seen.push(...page.records.map((r) => r.key));
-        cursor = page.cursor;
-      } while (cursor);
-      const codePointOrder = [...keys].sort((x, y) => (Buffer.compare(Buffer.from(x), Buffer.from(y))));
-      expect(seen).toEqual(codePointOrder);
-      await expect(store.list({ scope: 'L', cursor: 'garbage!' })).rejects.toSatisfy(isInvalidOptionError);
-      clock.t += 100;
-      expect(await store.list({ scope: 'L' })).toEqual({ records: [] });
-      expect(await store.sweep({ batchSize: 3, maxBatches: 2 })).toBe(6);
-      expect(await store.sweep({ batchSize: 3 })).toBe(4);
-      expect(await store.sweep()).toBe(0);
-      expect(await store.get({ scope: 'other', key: 'x' })).toMatchObject({ state: 'in_progress' });
-      expect(await store.delete({ scope: 'other', key: 'x' })).toBe(true);
-      expect(await store.delete({ scope: 'other', key: 'x' })).toBe(false);
-    } finally {
-      await bed.destroy(store);
-    }
-  });
-
-  it('200 keys x 50 concurrent begins: exactly one acquired per key', async () => {
-    const store = await bed.create({ clock: clockAt(), maxConnections: 8, connectionTimeoutMs: 60_000 });
-    try {
-      const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
-      const results = await Promise.all(keys.flatMap((key) =>
-        Array.from({ length: 50 }, () => store.begin({ scope: 'c', key }, 'f', { leaseMs: 60_000, ttlMs: 60_000 }))));
-      const acquired = new Map<string, number>();
-      results.forEach((r, i) => {
-        if (r.kind === 'acquired') acquired.set(keys[Math.floor(i / 50)]!, (acquired.get(keys[Math.floor(i / 50)]!) ?? 0) + 1);
-        else expect(r.kind).toBe('in_progress');
-      });
-      expect(acquired.size).toBe(200);
-      expect([...acquired.values()].every((n) => n === 1)).toBe(true);
     } finally {
       await bed.destroy(store);
     }

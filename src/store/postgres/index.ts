@@ -33,10 +33,12 @@ import type {
 import { LeaseLostError } from '../../errors/lease-lost.js';
 import { InvalidOptionError } from '../../errors/invalid-option.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { UnserializableResultError } from '../../errors/unserializable-result.js';
+import { UnsupportedInputError } from '../../errors/unsupported-input.js';
 import { assertKnownOptions, positiveInt } from '../../util/options.js';
 import { identifier, quote } from './identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
-import { ms, rowToRecord, type KeyRow } from './rows.js';
+import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
 import { statements, type Statements } from './sql.js';
 import { storeError, withDeadline } from './errors.js';
 
@@ -72,13 +74,14 @@ const KNOWN = [
   'maxConnections',
 ] as const;
 
-// Two concurrent begins on a new key make the loser's fallback read miss the winner's row (see
-// sql.ts); one more run settles it. More than a handful of reruns means the row keeps changing
+// Two concurrent begins on a new key make the loser's read miss the winner's row (see sql.ts);
+// one more run settles it. More than a handful of reruns means the row keeps changing
 // under us faster than we can read it: report that instead of spinning.
 const MAX_BEGIN_RUNS = 16;
 
-interface BeginRow extends Omit<KeyRow, 'scope' | 'key' | 'created_at'> {
+interface BeginRow extends Omit<KeyRow, 'scope' | 'key' | 'created_at' | 'fingerprint' | 'token'> {
   acquired: boolean;
+  same_fingerprint: boolean;
   now: string;
 }
 
@@ -166,10 +169,12 @@ export class PostgresStore implements Store {
     const leaseMs = positiveInt('begin.leaseMs', options.leaseMs);
     const ttlMs = positiveInt('begin.ttlMs', options.ttlMs);
     if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+    const fingerprintBytes = utf8(fingerprint);
+    if (!fingerprintBytes) throw new UnsupportedInputError('fingerprint', 'contains a lone surrogate (not well-formed UTF-16)');
     for (let run = 0; run < MAX_BEGIN_RUNS; run++) {
       const token = randomUUID();
       const { rows } = await this.query<BeginRow>('begin', [
-        this.now(), ref.scope, ref.key, fingerprint, token, leaseMs, ttlMs,
+        this.now(), ref.scope, ref.key, fingerprintBytes, token, leaseMs, ttlMs,
       ]);
       const row = rows[0];
       if (row?.acquired) {
@@ -181,16 +186,18 @@ export class PostgresStore implements Store {
           leaseUntil: ms(row.lease_until!),
         };
       }
-      const answer = row && judge(row, fingerprint);
+      const answer = row && judge(row);
       if (answer) return answer;
-      // The read saw a snapshot older than the row the upsert judged: run it again.
+      // Our snapshot predates the row the upsert found: run again with a fresh snapshot.
     }
     throw new StoreUnavailableError(this.name, `begin on ${ref.scope}/${ref.key} did not settle after ${MAX_BEGIN_RUNS} runs`);
   }
 
   async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
     positiveInt('commit.ttlMs', ttlMs);
-    const { rowCount } = await this.query('commit', [this.now(), ref.scope, ref.key, token, outcome, ttlMs]);
+    const bytes = utf8(outcome);
+    if (!bytes) throw new UnserializableResultError('outcome', 'contains a lone surrogate (not well-formed UTF-16)');
+    const { rowCount } = await this.query('commit', [this.now(), ref.scope, ref.key, token, bytes, ttlMs]);
     if (rowCount !== 1) throw new LeaseLostError(ref);
   }
 
@@ -283,12 +290,12 @@ export class PostgresStore implements Store {
 }
 
 /** The answer a begin that did not write gives, or undefined when its read was stale. */
-function judge(row: BeginRow, fingerprint: string): BeginResult | undefined {
+function judge(row: BeginRow): BeginResult | undefined {
   const now = ms(row.now);
   if (ms(row.expires_at) <= now) return undefined;
-  if (row.fingerprint !== fingerprint) return { kind: 'mismatch', state: row.state };
+  if (!row.same_fingerprint) return { kind: 'mismatch', state: row.state };
   if (row.state === 'completed') {
-    return { kind: 'replay', outcome: row.outcome!, completedAt: ms(row.completed_at!), expiresAt: ms(row.expires_at) };
+    return { kind: 'replay', outcome: row.outcome!.toString('utf8'), completedAt: ms(row.completed_at!), expiresAt: ms(row.expires_at) };
   }
   const leaseUntil = ms(row.lease_until!);
   if (leaseUntil <= now) return undefined;

@@ -20,18 +20,19 @@ type Step = (table: string, name: string) => string[];
 const STEPS: readonly Step[] = [
   // 1: one row per (scope, key); the expires_at index makes sweep proportional to what it removes.
   // COLLATE "C": keys compare and list in code point order, as in every other store.
+  // bytea (UTF-8) for fingerprint and outcome: opaque strings may hold U+0000, which text cannot.
   (t, name) => [
     `CREATE TABLE ${t} (
       scope        text    COLLATE "C" NOT NULL,
       key          text    COLLATE "C" NOT NULL,
       state        text    NOT NULL CHECK (state IN ('in_progress', 'completed')),
-      fingerprint  text    NOT NULL,
+      fingerprint  bytea   NOT NULL,
       attempt      integer NOT NULL,
       created_at   bigint  NOT NULL,
       expires_at   bigint  NOT NULL,
       token        text,
       lease_until  bigint,
-      outcome      text,
+      outcome      bytea,
       completed_at bigint,
       PRIMARY KEY (scope, key)
     )`,

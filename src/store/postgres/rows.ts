@@ -1,17 +1,17 @@
 import type { KeyRecord, RecordState } from '../contract.js';
 
-/** A key row as the driver returns it: bigint columns arrive as strings. */
+/** A key row as the driver returns it: bigint columns arrive as strings, bytea as Buffers. */
 export interface KeyRow {
   scope: string;
   key: string;
   state: RecordState;
-  fingerprint: string;
+  fingerprint: Buffer;
   attempt: number;
   created_at: string;
   expires_at: string;
   token: string | null;
   lease_until: string | null;
-  outcome: string | null;
+  outcome: Buffer | null;
   completed_at: string | null;
 }
 
@@ -23,12 +23,21 @@ export function rowToRecord(row: KeyRow): KeyRecord {
     scope: row.scope,
     key: row.key,
     state: row.state,
-    fingerprint: row.fingerprint,
+    fingerprint: row.fingerprint.toString('utf8'),
     attempt: row.attempt,
     createdAt: ms(row.created_at),
     expiresAt: ms(row.expires_at),
   };
   return row.state === 'in_progress'
     ? { ...base, token: row.token!, leaseUntil: ms(row.lease_until!) }
-    : { ...base, outcome: row.outcome!, completedAt: ms(row.completed_at!) };
+    : { ...base, outcome: row.outcome!.toString('utf8'), completedAt: ms(row.completed_at!) };
+}
+
+// A lone surrogate has no UTF-8 form: encoding would silently turn it into U+FFFD, so two
+// different strings could store as the same bytes.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** UTF-8 bytes of `value`, or undefined when it is not well-formed UTF-16. */
+export function utf8(value: string): Buffer | undefined {
+  return LONE_SURROGATE.test(value) ? undefined : Buffer.from(value, 'utf8');
 }

@@ -27,19 +27,27 @@ export function statements(schema: string, table: string): Statements {
   const t = `${quote(schema)}.${quote(table)}`;
   return {
     /*
-     * $2 scope, $3 key, $4 fingerprint, $5 token, $6 leaseMs, $7 ttlMs.
-     * The upsert inserts an absent key, or takes over a row that is expired (absent for every
-     * purpose) or whose lease expired with the same fingerprint. ON CONFLICT locks and judges
-     * the newest row version, so two concurrent begins can never both acquire. When it does not
-     * write, the second branch reads the row to say why (replay / in_progress / mismatch); that
-     * read sees the statement's snapshot, which may predate a row another transaction committed
-     * while we waited — the caller detects that case (no row, or a row we should have taken)
-     * and runs the statement again.
+     * $2 scope, $3 key, $4 fingerprint (UTF-8 bytes), $5 token, $6 leaseMs, $7 ttlMs.
+     * `cur` reads the row; when it is live and not ours to take (completed, a live lease, or
+     * another fingerprint) that read is the answer and nothing is written or locked, so replays
+     * and in-progress polls cost a read. Otherwise the upsert inserts an absent key, or takes
+     * over a row that is expired (absent for every purpose) or whose lease expired with the same
+     * fingerprint. ON CONFLICT locks and judges the newest row version, so two concurrent begins
+     * can never both acquire. When neither branch returns a row, a transaction that committed
+     * after our snapshot created or changed the row: the caller runs the statement again.
      */
     begin: `WITH ${NOW},
+cur AS MATERIALIZED (
+  SELECT r.state, r.fingerprint = $4::bytea AS same_fingerprint, r.attempt, r.expires_at, r.lease_until,
+         r.outcome, r.completed_at
+  FROM ${t} r, n
+  WHERE r.scope = $2 AND r.key = $3 AND r.expires_at > n.now
+    AND (r.fingerprint <> $4::bytea OR r.state = 'completed' OR r.lease_until > n.now)
+),
 up AS (
   INSERT INTO ${t} AS r (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
-  SELECT $2, $3, 'in_progress', $4, 1, n.now, n.now + $7::bigint, $5, n.now + $6::bigint FROM n
+  SELECT $2, $3, 'in_progress', $4::bytea, 1, n.now, n.now + $7::bigint, $5, n.now + $6::bigint
+  FROM n WHERE NOT EXISTS (SELECT 1 FROM cur)
   ON CONFLICT (scope, key) DO UPDATE SET
     state = 'in_progress',
     fingerprint = excluded.fingerprint,
@@ -52,17 +60,15 @@ up AS (
     completed_at = NULL
   WHERE r.expires_at <= excluded.created_at
      OR (r.state = 'in_progress' AND r.lease_until <= excluded.created_at AND r.fingerprint = excluded.fingerprint)
-  RETURNING r.state, r.fingerprint, r.attempt, r.expires_at, r.token, r.lease_until, r.outcome, r.completed_at
+  RETURNING r.state, true AS same_fingerprint, r.attempt, r.expires_at, r.lease_until, r.outcome, r.completed_at
 )
 SELECT true AS acquired, up.*, n.now FROM up, n
 UNION ALL
-SELECT false, r.state, r.fingerprint, r.attempt, r.expires_at, r.token, r.lease_until, r.outcome, r.completed_at, n.now
-FROM ${t} r, n
-WHERE r.scope = $2 AND r.key = $3 AND NOT EXISTS (SELECT 1 FROM up)`,
+SELECT false, cur.*, n.now FROM cur, n`,
 
-    // $2 scope, $3 key, $4 token, $5 outcome, $6 ttlMs
+    // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs
     commit: `WITH ${NOW}
-UPDATE ${t} r SET state = 'completed', outcome = $5, completed_at = n.now, expires_at = n.now + $6::bigint,
+UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = n.now, expires_at = n.now + $6::bigint,
   token = NULL, lease_until = NULL
 FROM n
 WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now`,
