@@ -19,8 +19,11 @@ import {
 } from './harness.js';
 import type { FakeClock, ResolvedOptions, Settled } from './harness.js';
 
-const SCOPES = ['tenant-a', 'tenant:b'] as const;
-const KEYS = ['k1', 'k2', 'K1', 'ü:{x}'] as const;
+// Small pools so operations collide. 't' + ':' + 'a:k' and 't:a' + ':' + 'k' join to the same
+// string; 'K'/'k' and 'FP'/'fp' differ only in case; '～' (U+FF5E) sorts before '𝄞' (U+1D11E) by
+// code point but after it by UTF-16 unit.
+const SCOPES = ['t', 't:a'] as const;
+const KEYS = ['k', 'a:k', 'K', '𝄞', '～'] as const;
 const OUTCOMES = ['', 'ok', '{"status":200}', 'ü\u0000𝄞'] as const;
 
 interface ModelRecord {
@@ -345,7 +348,7 @@ async function compareEverything(m: Model, r: Real): Promise<void> {
 }
 
 const refArb = fc.record({ scope: fc.constantFrom(...SCOPES), key: fc.constantFrom(...KEYS) });
-const fingerprintArb = fc.oneof({ weight: 5, arbitrary: fc.constant('fp1') }, { weight: 1, arbitrary: fc.constant('fp2') });
+const fingerprintArb = fc.oneof({ weight: 5, arbitrary: fc.constant('fp') }, { weight: 1, arbitrary: fc.constant('FP') });
 const leaseArb = fc.oneof(fc.constantFrom(1, 10, 100, 1000), fc.integer({ min: 1, max: 500 }));
 const ttlArb = fc.oneof(fc.constantFrom(1, 100, 1000, 10_000), fc.integer({ min: 1, max: 3000 }));
 const tokenArb: fc.Arbitrary<TokenPick> = fc.oneof(
@@ -390,7 +393,7 @@ export function describeModel(options: ResolvedOptions): void {
       `random operations and clock moves agree with the reference model (${options.modelRuns} runs)`,
       async () => {
         await fc.assert(
-          fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 60 }), async (cmds) => {
+          fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 100, size: 'large' }), async (cmds) => {
             const clock = fakeClock();
             const store = await options.create(clock);
             try {
