@@ -1,0 +1,210 @@
+/**
+ * PostgreSQL store benchmark: `begin` + `commit` pairs per second on fresh keys, with a
+ * ~200-byte outcome and `concurrency` pairs in flight, beside the bare minimum on the same server
+ * in the same run: an insert-if-absent (`INSERT … ON CONFLICT DO NOTHING`) then a fenced update
+ * (`UPDATE … WHERE token = $n`), prepared statements, through the same kind of `pg` pool, on a
+ * table of the same layout, at the same concurrency.
+ *
+ * Variants run interleaved, round after round, each on a fresh table that is dropped after the
+ * run (outside the measured time); we report the median of the rounds.
+ *
+ *   ONCEKEY_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/postgres.ts [--json]
+ *     [--duration-ms 1000] [--rounds 5] [--concurrency 16]
+ *
+ * The URL defaults to ONCEKEY_TEST_POSTGRES_URL, then postgres://postgres@127.0.0.1:5432/test.
+ * Everything is written in a schema `oncekey_bench_<random>`, dropped at the end.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { postgresStore } from '../src/store/postgres/index.js';
+
+export interface PostgresBenchOptions {
+  /** Server to measure; default ONCEKEY_BENCH_POSTGRES_URL, ONCEKEY_TEST_POSTGRES_URL, or the local test database. */
+  readonly url?: string;
+  /** How long each measured run lasts; default 1000 ms. */
+  readonly durationMs?: number;
+  /** Measured rounds (every variant once per round); default 5. */
+  readonly rounds?: number;
+  /** Warm-up run length per variant before the first round; default 300 ms. */
+  readonly warmupMs?: number;
+  /** begin+commit pairs in flight at once (and pool size); default 16. */
+  readonly concurrency?: number;
+}
+
+export interface PostgresBenchResult {
+  /** `postgresStore` or `bare pg INSERT ON CONFLICT + UPDATE`. */
+  readonly name: string;
+  /** Median `begin`+`commit` pairs per second over the rounds. */
+  readonly opsPerSec: number;
+  /** Every round's ops/s, in round order. */
+  readonly runs: readonly number[];
+  /** For postgresStore: its median divided by the bare loop's median. */
+  readonly ratioToBare?: number;
+  readonly concurrency: number;
+}
+
+const SCOPE = 'tenant-42 POST /v1/payments';
+const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
+const OUTCOME = JSON.stringify({
+  status: 201,
+  headers: { 'content-type': 'application/json' },
+  body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
+}).padEnd(200, ' ');
+const LEASE_MS = 30_000;
+const TTL_MS = 86_400_000;
+const BARE = 'bare pg INSERT ON CONFLICT + UPDATE';
+const STORE = 'postgresStore';
+
+interface Variant {
+  readonly name: string;
+  /** Runs pairs on fresh keys in `table` until `durationMs` passes; returns pairs done. */
+  run(table: string, durationMs: number): Promise<number>;
+}
+
+/** `concurrency` loops, each doing one pair after another, until the deadline. */
+async function inFlight(concurrency: number, durationMs: number, pair: (key: string) => Promise<void>): Promise<number> {
+  const deadline = performance.now() + durationMs;
+  let done = 0;
+  const loop = async (lane: number) => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      await pair(`key-${lane}-${i}`);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, lane) => loop(lane)));
+  return done;
+}
+
+function storeVariant(pool: pg.Pool, schema: string, concurrency: number): Variant {
+  return {
+    name: STORE,
+    async run(table, durationMs) {
+      const store = postgresStore({ pool, schema, table });
+      const opts = { leaseMs: LEASE_MS, ttlMs: TTL_MS };
+      return inFlight(concurrency, durationMs, async (key) => {
+        const ref = { scope: SCOPE, key };
+        const r = await store.begin(ref, FINGERPRINT, opts);
+        if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
+        await store.commit(ref, r.token, OUTCOME, TTL_MS);
+      });
+    },
+  };
+}
+
+/** The reference: what a hand-written loop on the driver costs, with nothing of the store around it. */
+function bareVariant(pool: pg.Pool, schema: string, concurrency: number): Variant {
+  return {
+    name: BARE,
+    async run(table, durationMs) {
+      const t = `"${schema}"."${table}"`;
+      const fingerprint = Buffer.from(FINGERPRINT);
+      const outcome = Buffer.from(OUTCOME);
+      return inFlight(concurrency, durationMs, async (key) => {
+        const token = randomUUID();
+        const now = Date.now();
+        const inserted = await pool.query({
+          name: `bare_insert_${table}`,
+          text: `INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+                 VALUES ($1, $2, 'in_progress', $3, 1, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+          values: [SCOPE, key, fingerprint, now, now + TTL_MS, token, now + LEASE_MS],
+        });
+        if (inserted.rowCount !== 1) throw new Error('bench: bare insert did nothing');
+        const updated = await pool.query({
+          name: `bare_update_${table}`,
+          text: `UPDATE ${t} SET state = 'completed', outcome = $1, completed_at = $2, expires_at = $3,
+                 token = NULL, lease_until = NULL WHERE scope = $4 AND key = $5 AND token = $6`,
+          values: [outcome, now, now + TTL_MS, SCOPE, key, token],
+        });
+        if (updated.rowCount !== 1) throw new Error('bench: bare update did nothing');
+      });
+    },
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs both variants, interleaved, and returns one result per variant. */
+export async function benchPostgres(options: PostgresBenchOptions = {}): Promise<PostgresBenchResult[]> {
+  const url = options.url ?? process.env.ONCEKEY_BENCH_POSTGRES_URL ?? process.env.ONCEKEY_TEST_POSTGRES_URL
+    ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const durationMs = options.durationMs ?? 1000;
+  const rounds = options.rounds ?? 5;
+  const warmupMs = options.warmupMs ?? 300;
+  const concurrency = options.concurrency ?? 16;
+  const schema = `oncekey_bench_${randomBytes(4).toString('hex')}`;
+  const pool = new pg.Pool({ connectionString: url, max: concurrency });
+  pool.on('error', () => undefined);
+  let tables = 0;
+  /** A fresh table of the store's layout (created by its own migrate), dropped after `fn`. */
+  const onFreshTable = async <T>(fn: (table: string) => Promise<T>): Promise<T> => {
+    const table = `run_${++tables}`;
+    await postgresStore({ pool, schema, table }).migrate();
+    try {
+      return await fn(table);
+    } finally {
+      await pool.query(`DROP TABLE "${schema}"."${table}"`);
+    }
+  };
+  try {
+    const variants = [bareVariant(pool, schema, concurrency), storeVariant(pool, schema, concurrency)];
+    for (const v of variants) await onFreshTable((table) => v.run(table, warmupMs));
+    const runs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order each round so neither always runs first.
+      const order = round % 2 ? [...variants].reverse() : variants;
+      for (const v of order) {
+        await onFreshTable(async (table) => {
+          const start = performance.now();
+          const done = await v.run(table, durationMs);
+          runs.get(v.name)!.push(Math.round((done * 1000) / (performance.now() - start)));
+        });
+      }
+    }
+    const bare = median(runs.get(BARE)!);
+    return variants.map((v) => {
+      const opsPerSec = median(runs.get(v.name)!);
+      const result: PostgresBenchResult = { name: v.name, opsPerSec, runs: runs.get(v.name)!, concurrency };
+      return v.name === STORE ? { ...result, ratioToBare: Math.round((opsPerSec / bare) * 1000) / 1000 } : result;
+    });
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await pool.end();
+  }
+}
+
+/** The results as a plain-text table. */
+export function formatPostgresBench(results: readonly PostgresBenchResult[]): string {
+  const rows = results.map((r) => [
+    r.name,
+    String(r.concurrency),
+    r.opsPerSec.toLocaleString('en-US'),
+    r.ratioToBare === undefined ? '' : `${(r.ratioToBare * 100).toFixed(1)}%`,
+    r.runs.join(' '),
+  ]);
+  const header = ['begin+commit', 'in flight', 'ops/s (median)', 'vs bare', 'runs'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const durationMs = flag('--duration-ms');
+  const rounds = flag('--rounds');
+  const concurrency = flag('--concurrency');
+  const results = await benchPostgres({
+    ...(durationMs ? { durationMs: Number(durationMs) } : {}),
+    ...(rounds ? { rounds: Number(rounds) } : {}),
+    ...(concurrency ? { concurrency: Number(concurrency) } : {}),
+  });
+  console.log(process.argv.includes('--json') ? JSON.stringify(results, null, 2) : formatPostgresBench(results));
+}
