@@ -74,7 +74,7 @@ export class PercentageBudget implements RetryBudget {
 
   #live(): Slice[] {
     const oldest = this.#clock.now() - this.windowMs;
-    this.#slices = this.#slices.filter((slice) => slice.start + this.#sliceMs > oldest);
+    this.#slices = this.#slices.filter((slice) => slice.start > oldest);
     return this.#slices;
   }
 
