@@ -23,31 +23,30 @@ export function prepareStatements(db: Database.Database, table: string): Stateme
   const t = `"${table}"`;
   return {
     /**
-     * The whole `begin` decision for the acquiring cases, in one statement: insert when absent;
-     * replace when the record expired (a fresh record: attempt 1); take over when the lease expired
-     * and the fingerprint matches (attempt + 1). `excluded.created_at` is `now`. Returns the new
-     * attempt, or nothing when a live record must be answered (replay, in_progress, mismatch).
+     * The fast path of `begin`: a fresh key is acquired by this one statement (attempt 1).
+     * Changes nothing when any record, live or expired, holds the key.
      * Params: scope, key, fingerprint, now, expiresAt, token, leaseUntil.
      */
-    acquire: db
-      .prepare<unknown[], number>(
-        `INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
-         VALUES (?, ?, 'in_progress', ?, 1, ?, ?, ?, ?)
-         ON CONFLICT (scope, key) DO UPDATE SET
-           attempt      = CASE WHEN expires_at <= excluded.created_at THEN 1 ELSE attempt + 1 END,
-           created_at   = CASE WHEN expires_at <= excluded.created_at THEN excluded.created_at ELSE created_at END,
-           state        = 'in_progress',
-           fingerprint  = excluded.fingerprint,
-           expires_at   = excluded.expires_at,
-           token        = excluded.token,
-           lease_until  = excluded.lease_until,
-           completed_at = NULL,
-           outcome      = NULL
-         WHERE expires_at <= excluded.created_at
-            OR (state = 'in_progress' AND lease_until <= excluded.created_at AND fingerprint = excluded.fingerprint)
-         RETURNING attempt`,
-      )
-      .pluck(),
+    insert: db.prepare(
+      `INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+       VALUES (?, ?, 'in_progress', ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    /**
+     * Replaces an expired record by a fresh one, under the write lock.
+     * Params: fingerprint, now, expiresAt, token, leaseUntil, scope, key.
+     */
+    replace: db.prepare(
+      `UPDATE ${t} SET state = 'in_progress', fingerprint = ?, attempt = 1, created_at = ?, expires_at = ?, token = ?,
+         lease_until = ?, completed_at = NULL, outcome = NULL
+       WHERE scope = ? AND key = ?`,
+    ),
+    /**
+     * Takes over an expired lease, under the write lock: new token, attempt + 1; createdAt kept.
+     * Params: token, leaseUntil, expiresAt, scope, key.
+     */
+    takeOver: db.prepare(
+      `UPDATE ${t} SET token = ?, lease_until = ?, expires_at = ?, attempt = attempt + 1 WHERE scope = ? AND key = ?`,
+    ),
     /** Params: scope, key. */
     find: db.prepare<unknown[], Row>(`SELECT * FROM ${t} WHERE scope = ? AND key = ?`),
     /** Params: scope, key, now. */
@@ -94,7 +93,9 @@ export function prepareStatements(db: Database.Database, table: string): Stateme
 type Statement<R = unknown> = Database.Statement<unknown[], R>;
 
 export interface Statements {
-  acquire: Statement<number>;
+  insert: Statement;
+  replace: Statement;
+  takeOver: Statement;
   find: Statement<Row>;
   findLive: Statement<Row>;
   commit: Statement;

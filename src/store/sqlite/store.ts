@@ -52,10 +52,13 @@ const DEFAULT_SWEEP_BATCH = 500;
  * A store in a SQLite database file, shared safely by every process that opens the same file.
  *
  * The database runs in WAL mode; see {@link SqliteStoreOptions.synchronous} for the durability
- * trade-off. Each method is one SQLite statement or one `BEGIN IMMEDIATE` transaction, so
- * concurrent callers in any number of processes never lose an update; a caller that cannot get the
- * write lock within `busyTimeoutMs` gets `StoreUnavailableError`. The work is synchronous
- * (better-sqlite3), so each call blocks the event loop for its few microseconds.
+ * trade-off. Every write is one atomic SQLite statement or one `BEGIN IMMEDIATE` transaction, and
+ * every fenced write checks the token in its `WHERE`, so concurrent callers in any number of
+ * processes never lose an update. A caller that cannot get the write lock within `busyTimeoutMs`
+ * gets `StoreUnavailableError`; readers never wait for writers (WAL).
+ *
+ * The work is synchronous (better-sqlite3): each call blocks the event loop for the few
+ * microseconds of its statement, and the returned promise is already settled.
  */
 export function sqliteStore(options: SqliteStoreOptions): Store {
   if (options === undefined) throw new InvalidOptionError('sqliteStore.path', 'required');
@@ -93,7 +96,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
 
 class SqliteStore implements Store {
   readonly name = 'sqlite';
-  /** The slow path of `begin`: decide and write under one write lock. */
+  /** `begin` for a key that has a record: read, decide and write under one write lock. */
   private readonly beginLocked: (ref: KeyRef, fingerprint: string, leaseMs: number, ttlMs: number) => BeginResult;
 
   constructor(
@@ -101,17 +104,27 @@ class SqliteStore implements Store {
     private readonly sql: Statements,
     private readonly clock: Clock,
   ) {
-    const locked = db.transaction((ref: KeyRef, fingerprint: string, leaseMs: number, ttlMs: number): BeginResult => {
+    this.beginLocked = db.transaction((ref: KeyRef, fingerprint: string, leaseMs: number, ttlMs: number): BeginResult => {
+      const { sql } = this;
       const now = this.clock.now();
-      const acquired = this.tryAcquire(ref, fingerprint, now, leaseMs, ttlMs);
-      if (acquired) return acquired;
-      const answer = answerFrom(this.sql.find.get(ref.scope, ref.key), fingerprint, now);
-      // Under the write lock the row cannot change between the two statements, so a row the
-      // upsert refused is always one we can answer from.
-      if (!answer) throw new Error(`sqlite store: begin found ${ref.scope}/${ref.key} neither acquirable nor answerable`);
-      return answer;
-    });
-    this.beginLocked = locked.immediate;
+      const row = sql.find.get(ref.scope, ref.key);
+      const answer = answerFrom(row, fingerprint, now);
+      if (answer) return answer;
+      const token = randomUUID();
+      const leaseUntil = now + leaseMs;
+      const expiresAt = now + ttlMs;
+      if (row === undefined) {
+        sql.insert.run(ref.scope, ref.key, fingerprint, now, expiresAt, token, leaseUntil);
+        return { kind: 'acquired', token, attempt: 1, recovered: false, leaseUntil };
+      }
+      if (row.expires_at <= now) {
+        sql.replace.run(fingerprint, now, expiresAt, token, leaseUntil, ref.scope, ref.key);
+        return { kind: 'acquired', token, attempt: 1, recovered: false, leaseUntil };
+      }
+      // Live, in progress, same fingerprint, lease over: take it over.
+      sql.takeOver.run(token, leaseUntil, expiresAt, ref.scope, ref.key);
+      return { kind: 'acquired', token, attempt: row.attempt + 1, recovered: true, leaseUntil };
+    }).immediate;
   }
 
   async begin(ref: KeyRef, fingerprint: string, options: BeginOptions): Promise<BeginResult> {
@@ -119,24 +132,20 @@ class SqliteStore implements Store {
     const ttlMs = positiveInt('begin.ttlMs', options.ttlMs);
     if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
     try {
-      // Fast path, one autocommit statement: the upsert acquires whenever the key is acquirable.
       const now = this.clock.now();
-      const acquired = this.tryAcquire(ref, fingerprint, now, leaseMs, ttlMs);
-      if (acquired) return acquired;
-      // A live record refused it: answer from that record. If it changed in between (released,
-      // lease ran out), answer under the write lock instead of guessing.
+      const token = randomUUID();
+      const leaseUntil = now + leaseMs;
+      // A fresh key, the common case: one autocommit statement, no transaction around it.
+      if (this.sql.insert.run(ref.scope, ref.key, fingerprint, now, now + ttlMs, token, leaseUntil).changes === 1) {
+        return { kind: 'acquired', token, attempt: 1, recovered: false, leaseUntil };
+      }
+      // A record holds the key. Replay, in_progress and mismatch are answered from one read, without
+      // the write lock; an expired record or lease (or a record gone since the insert) is decided
+      // again under the lock, so two processes can never both take it.
       return answerFrom(this.sql.find.get(ref.scope, ref.key), fingerprint, now) ?? this.beginLocked(ref, fingerprint, leaseMs, ttlMs);
     } catch (error) {
       throw toStoreError(error);
     }
-  }
-
-  private tryAcquire(ref: KeyRef, fingerprint: string, now: number, leaseMs: number, ttlMs: number): BeginResult | undefined {
-    const token = randomUUID();
-    const leaseUntil = now + leaseMs;
-    const attempt = this.sql.acquire.get(ref.scope, ref.key, fingerprint, now, now + ttlMs, token, leaseUntil);
-    if (attempt === undefined) return undefined;
-    return { kind: 'acquired', token, attempt, recovered: attempt > 1, leaseUntil };
   }
 
   async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
