@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^oncekey\/postgres$/, replacement: src('store/postgres/index.ts') },
       { find: /^oncekey\/redis$/, replacement: src('store/redis/index.ts') },
       { find: /^oncekey\/testing$/, replacement: src('testing/conformance.ts') },
+      { find: /^oncekey\/resilience$/, replacement: src('resilience/index.ts') },
     ],
   },
   test: {
