@@ -7,7 +7,7 @@
  * Variants run interleaved, round after round, each on a fresh temporary file, so drift of the
  * machine (other load, thermal, page cache) hits every variant alike; we report the median.
  *
- *   npx tsx bench/store.ts [--json] [--duration-ms 1000] [--rounds 5]
+ *   npx tsx bench/store.ts [--json] [--duration-ms 1000] [--rounds 7]
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { tableDdl } from '../src/store/sqlite/schema.js';
 export interface StoreBenchOptions {
   /** How long each measured run lasts; default 1000 ms. */
   readonly durationMs?: number;
-  /** Measured rounds (every variant once per round); default 5. */
+  /** Measured rounds (every variant once per round); default 7. */
   readonly rounds?: number;
   /** Warm-up run length per variant before the first round; default 300 ms. */
   readonly warmupMs?: number;
@@ -35,8 +35,15 @@ export interface StoreBenchResult {
   readonly opsPerSec: number;
   /** Every round's ops/s, in round order. */
   readonly runs: readonly number[];
-  /** For sqliteStore: its median divided by the bare loop's median with the same `synchronous`. */
+  /**
+   * Median CPU time (user + system) of this process per pair, in microseconds: steadier than
+   * ops/s on a busy machine, since waiting for a CPU does not count.
+   */
+  readonly cpuUsPerOp: number;
+  /** For sqliteStore: its median ops/s divided by the bare loop's with the same `synchronous`. */
   readonly ratioToBare?: number;
+  /** For sqliteStore: the bare loop's CPU per pair divided by the store's (1 = same cost). */
+  readonly cpuRatioToBare?: number;
 }
 
 const SCOPE = 'tenant-42 POST /v1/payments';
@@ -151,7 +158,7 @@ function median(values: readonly number[]): number {
 /** Runs every variant, interleaved, and returns one result per variant. */
 export async function benchStores(options: StoreBenchOptions = {}): Promise<StoreBenchResult[]> {
   const durationMs = options.durationMs ?? 1000;
-  const rounds = options.rounds ?? 5;
+  const rounds = options.rounds ?? 7;
   const warmupMs = options.warmupMs ?? 300;
   const variants: Variant[] = [
     bareVariant('NORMAL'),
@@ -162,36 +169,46 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Stor
   ];
   for (const v of variants) await v.run(warmupMs);
   const runs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     // Alternate the order each round so neither of a pair always runs first.
     const order = round % 2 ? [...variants].reverse() : variants;
     for (const v of order) {
+      const cpuStart = process.cpuUsage();
       const start = performance.now();
       const done = await v.run(durationMs);
-      runs.get(v.name)!.push(Math.round((done * 1000) / (performance.now() - start)));
+      const elapsed = performance.now() - start;
+      const used = process.cpuUsage(cpuStart);
+      runs.get(v.name)!.push(Math.round((done * 1000) / elapsed));
+      cpu.get(v.name)!.push((used.user + used.system) / done);
     }
   }
-  const medians = new Map([...runs].map(([name, r]) => [name, median(r)]));
+  const ops = (name: string) => median(runs.get(name)!);
+  const cpuPerOp = (name: string) => median(cpu.get(name)!);
+  const round3 = (x: number) => Math.round(x * 1000) / 1000;
   return variants.map((v) => {
-    const opsPerSec = medians.get(v.name)!;
+    const result: StoreBenchResult = { name: v.name, opsPerSec: ops(v.name), runs: runs.get(v.name)!, cpuUsPerOp: round3(cpuPerOp(v.name)) };
     const sync = /^sqliteStore (NORMAL|FULL)$/.exec(v.name)?.[1];
-    const bare = sync ? medians.get(`bare better-sqlite3 ${sync}`) : undefined;
-    const result: StoreBenchResult = { name: v.name, opsPerSec, runs: runs.get(v.name)! };
-    return bare ? { ...result, ratioToBare: Math.round((opsPerSec / bare) * 1000) / 1000 } : result;
+    if (!sync) return result;
+    const bare = `bare better-sqlite3 ${sync}`;
+    return { ...result, ratioToBare: round3(ops(v.name) / ops(bare)), cpuRatioToBare: round3(cpuPerOp(bare) / cpuPerOp(v.name)) };
   });
 }
 
 /** The results as a plain-text table. */
 export function formatStoreBench(results: readonly StoreBenchResult[]): string {
+  const pct = (x: number | undefined) => (x === undefined ? '' : `${(x * 100).toFixed(1)}%`);
   const rows = results.map((r) => [
     r.name,
     r.opsPerSec.toLocaleString('en-US'),
-    r.ratioToBare === undefined ? '' : `${(r.ratioToBare * 100).toFixed(1)}%`,
+    pct(r.ratioToBare),
+    r.cpuUsPerOp.toFixed(1),
+    pct(r.cpuRatioToBare),
     r.runs.join(' '),
   ]);
-  const header = ['begin+commit', 'ops/s (median)', 'vs bare', 'runs'];
+  const header = ['begin+commit', 'ops/s (median)', 'vs bare', 'CPU µs/op', 'vs bare (CPU)', 'ops/s per round'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
   BeginOptions,
   BeginResult,
@@ -231,8 +232,10 @@ class SqliteStore implements Store {
     try {
       const now = this.clock.now();
       let removed = 0;
-      // Each batch is its own autocommit statement: other writers get the lock between batches.
+      // Each batch is its own autocommit statement, so other processes get the write lock between
+      // batches; yielding between them lets this process's own requests through as well.
       for (let batch = 0; batch < maxBatches; batch++) {
+        if (batch > 0) await yieldToEventLoop();
         const changes = this.sql.sweepBatch.run(now, batchSize).changes;
         removed += changes;
         if (changes < batchSize) break;
