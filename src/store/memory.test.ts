@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../testing/conformance.js';
-import { fakeClock, T0 } from '../testing/harness.js';
+import { fakeClock, T0 } from '../testing/conformance.js';
 import type { KeyRef } from './contract.js';
 import { memoryStore } from './memory.js';
 import type { EvictReason } from './memory.js';
@@ -115,6 +115,22 @@ describe('memoryStore bounds', () => {
     expect(evicted.every(([key]) => Number(key.slice(1)) >= 25)).toBe(true);
     expect(await store.sweep()).toBe(48);
     expect((await store.list({ scope: 's' })).records.map((r) => r.key)).toEqual(['new-1', 'new-2']);
+  });
+  it('still sweeps and evicts untouched records after its expiry index is compacted', async () => {
+    const { clock, store, evicted, hold, complete } = bounded(30);
+    for (let i = 0; i < 20; i++) await complete(`quiet-${i}`, 100 + i);
+    const busy = await hold('busy', 200, 100);
+    // Thousands of renewals of one record pile up index entries until the index is rebuilt.
+    for (let i = 1; i <= 3000; i++) await store.extend(ref('busy'), busy, 200 + i);
+    clock.advance(50);
+    await complete('late', 100); // expires T0+150
+    clock.set(T0 + 125); // quiet-0 .. quiet-19 are expired (T0+100 .. T0+119)
+    for (let i = 0; i < 8; i++) await hold(`fill-${i}`, 10_000); // 30 records: full
+    expect(evicted).toEqual([]);
+    await hold('one-more', 10_000);
+    expect(evicted).toEqual([['quiet-0', 'expired']]);
+    clock.set(T0 + 20_000);
+    expect(await store.sweep()).toBe(30); // quiet-1..19, late, busy, fill-0..7 and one-more
   });
 });
 
