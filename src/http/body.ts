@@ -1,0 +1,41 @@
+/** Reading a request body whole, within a size limit, without trusting Content-Length alone. */
+
+export type BodyRead =
+  | { readonly kind: 'body'; readonly bytes: Uint8Array }
+  | { readonly kind: 'too_large'; readonly limit: number };
+
+/**
+ * All of `request`'s body, or `too_large` as soon as it is known to exceed `limit` bytes (from
+ * Content-Length before reading anything, else while reading — the rest is never read).
+ */
+export async function readBodyWithin(request: Request, limit: number): Promise<BodyRead> {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) return { kind: 'too_large', limit };
+  if (request.body === null) return { kind: 'body', bytes: new Uint8Array(0) };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return { kind: 'too_large', limit };
+    }
+    chunks.push(value);
+  }
+  return { kind: 'body', bytes: concatBytes(chunks, size) };
+}
+
+/** One Uint8Array holding `chunks` in order. */
+export function concatBytes(chunks: readonly Uint8Array[], size = chunks.reduce((n, c) => n + c.byteLength, 0)): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
