@@ -1,8 +1,8 @@
 /** The shared store conformance suite on single-node Redis (ONCEKEY_TEST_REDIS_URL). */
 import { afterAll, beforeAll } from 'vitest';
 import { Redis } from 'ioredis';
-import { runStoreConformance } from 'oncekey/testing';
-import { recommendedRedisOptions, redisStore } from 'oncekey/redis';
+import { runStoreConformance } from '../src/testing/conformance.js';
+import { recommendedRedisOptions, redisStore } from '../src/store/redis/index.js';
 import type { Store } from '../src/store/contract.js';
 import { REDIS_URL, describeRedis } from './helpers/services.js';
 import { deleteKeysWithPrefix, uniquePrefix } from './helpers/redis-keys.js';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { redisStore } from 'oncekey/redis';
+import { redisStore } from '../src/store/redis/index.js';
 import type { KeyRef, Store } from '../src/store/contract.js';
 import { isStoreUnavailableError } from '../src/errors/store-unavailable.js';
 import { describeRedis } from './helpers/services.js';

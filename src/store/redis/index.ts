@@ -1,33 +1,39 @@
 /**
- * `redisStore()`: the Store contract on Redis or Redis Cluster (Redis >= 5; tested on 7), through
- * ioredis.
+ * `redisStore()`: the Store contract on Redis or Redis Cluster through ioredis (Redis >= 6.0;
+ * tested on 7.0).
  *
  * Each of `begin`, `commit`, `release`, `extend` is one Lua script called by SHA: atomic, one
  * round trip, fenced by the token. Time is the server's (`TIME`), so app servers with skewed
  * clocks agree; an injected `clock` replaces it (tests). Redis TTLs free expired records, but
  * every decision compares the stored deadlines with `now`, so a record is never live past its
- * `expiresAt` nor removed before it.
+ * `expiresAt`, and its TTL never removes it before.
  *
- * Cluster and indexes: every key of a scope carries the hash tag `{scope}`, so a scope lives in
- * one slot. That lets one script update a record and its two per-scope indexes atomically, which
- * makes `list` an ordered range read (O(log n + page)) instead of a SCAN of the keyspace. The cost:
- * one scope's traffic goes to one shard, so a single very hot scope (one tenant and route) cannot
- * spread over the cluster; scopes spread as usual. `sweep` finds the scopes with SCAN over every
- * master (O(all keys) per full pass, in the background), then removes due records in batches
- * from each scope's expiry index (O(log n) per record).
+ * Cluster and the index: every key of a scope carries the hash tag `{scope}`, so a scope lives in
+ * one slot. That lets one script keep a record and the scope's index (a sorted set of its keys)
+ * in step, which makes `list` an ordered range read, O(log n + page), instead of a SCAN of the
+ * keyspace. The costs: one scope's traffic goes to one shard, so a single very hot scope (one
+ * tenant and route) cannot spread over a cluster (scopes spread as usual); a new key costs one
+ * ZADD; and the index entry of a record that Redis expired stays until `sweep` removes it (about
+ * the key's length plus ~50 bytes), so run `sweep` periodically (e.g. every few minutes).
+ * `sweep` finds the indexes with SCAN over every master and walks each one, so a full pass costs
+ * O(all keys) of Redis work, spread over short script calls.
  *
  * When Redis is unreachable or slow, every call fails with `StoreUnavailableError` within
  * `commandTimeoutMs` (default 5 s): fail closed, nothing runs twice. Calls fail while it is down
- * and work again once it is back, without a restart of the app. What an acknowledged write
- * survives is the server's setting, not the store's: with `appendonly yes` and
- * `appendfsync always` an acknowledged commit survives a crash of Redis or of the machine;
- * `everysec` (Redis' AOF default) may lose about the last second on a machine crash; without AOF
- * (Redis' out-of-the-box default) a restart forgets everything since the last RDB snapshot, and
- * a retry of a forgotten key runs again. Set `maxmemory-policy noeviction` (an evicted record is a
- * forgotten one) and, with replicas, remember that a fail-over may lose the last writes that had
+ * and work again once it is back, without a restart of the app. A call that timed out may still
+ * reach Redis later (see {@link recommendedRedisOptions}); fencing makes that harmless, at worst a
+ * late `begin` holds its key for one lease.
+ *
+ * What an acknowledged write survives is the server's setting, not the store's: with
+ * `appendonly yes` + `appendfsync always`, an acknowledged commit survives a crash of Redis or of
+ * the machine (tested with kill -9); with `everysec` (the AOF default) a crash of the machine may
+ * lose about the last second or two, a crash of Redis alone normally nothing; without AOF (Redis'
+ * out-of-the-box setting) a restart forgets everything since the last RDB snapshot (tested), and
+ * a retry of a forgotten key runs again. Set `maxmemory-policy noeviction` (an evicted record is
+ * a forgotten one) and, with replicas, know that a fail-over may lose the last writes that had
  * not reached the replica.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   BeginOptions,
@@ -64,7 +70,7 @@ export interface RedisStoreOptions {
   readonly clock?: Clock;
   /** Every call fails with StoreUnavailableError after this long. Default 5000. */
   readonly commandTimeoutMs?: number;
-  /** New lease tokens; default 16 random bytes. */
+  /** New lease tokens; default `crypto.randomUUID`. */
   readonly newToken?: () => string;
 }
 
@@ -74,6 +80,8 @@ const MAX_PAGE = 1000;
 const DEFAULT_SWEEP_BATCH = 500;
 /** Index entries one `list` call examines at most, so one script never blocks Redis for long. */
 const LIST_SCAN_FACTOR = 4;
+/** Index entries one `sweep` call examines at most. */
+const SWEEP_SCAN = 1000;
 /**
  * With an injected clock, Redis TTLs run on real time while decisions follow the clock, which
  * may stand still; records are kept this much longer than their logical life so Redis never
@@ -104,7 +112,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
     throw new InvalidOptionError('redisStore.clock', 'expected an object with a now() method');
   }
-  const newToken = options.newToken ?? (() => randomBytes(16).toString('base64url'));
+  const newToken = options.newToken ?? randomUUID;
   if (typeof newToken !== 'function') throw new InvalidOptionError('redisStore.newToken', 'expected a function');
   const prefix = options.prefix ?? 'oncekey:';
   if (typeof prefix !== 'string') throw new InvalidOptionError('redisStore.prefix', 'expected a string');
@@ -130,52 +138,50 @@ export function redisStore(options: RedisStoreOptions): Store {
       const leaseMs = positiveInt('begin.leaseMs', opts.leaseMs);
       const ttlMs = positiveInt('begin.ttlMs', opts.ttlMs);
       if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
-      const k = keys.record(ref.scope, ref.key);
       const token = newToken();
       const reply = await call('begin', () =>
-        scripts.begin.run(client, [k.rec, k.idx, k.exp], [...time(), fingerprint, token, leaseMs, ttlMs, ref.key]),
+        scripts.begin.run(
+          client,
+          [keys.record(ref.scope, ref.key), keys.index(ref.scope)],
+          [...time(), fingerprint, token, leaseMs, ttlMs, ref.key],
+        ),
       );
       return toBeginResult(reply);
     },
 
     async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
       positiveInt('commit.ttlMs', ttlMs);
-      const k = keys.record(ref.scope, ref.key);
       const ok = await call('commit', () =>
-        scripts.commit.run(client, [k.rec, k.idx, k.exp], [...time(), token, outcome, ttlMs, ref.key]),
+        scripts.commit.run(client, [keys.record(ref.scope, ref.key)], [...time(), token, outcome, ttlMs]),
       );
       if (Number(ok) !== 1) throw new LeaseLostError(ref);
     },
 
     async release(ref: KeyRef, token: string): Promise<void> {
-      const k = keys.record(ref.scope, ref.key);
       const ok = await call('release', () =>
-        scripts.release.run(client, [k.rec, k.idx, k.exp], [...time(), token, ref.key]),
+        scripts.release.run(client, [keys.record(ref.scope, ref.key), keys.index(ref.scope)], [...time(), token, ref.key]),
       );
       if (Number(ok) !== 1) throw new LeaseLostError(ref);
     },
 
     async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
       positiveInt('extend.leaseMs', leaseMs);
-      const k = keys.record(ref.scope, ref.key);
       const leaseUntil = Number(
-        await call('extend', () =>
-          scripts.extend.run(client, [k.rec, k.idx, k.exp], [...time(), token, leaseMs, ref.key]),
-        ),
+        await call('extend', () => scripts.extend.run(client, [keys.record(ref.scope, ref.key)], [...time(), token, leaseMs])),
       );
       if (!(leaseUntil > 0)) throw new LeaseLostError(ref);
       return leaseUntil;
     },
 
     async get(ref: KeyRef): Promise<KeyRecord | undefined> {
-      const k = keys.record(ref.scope, ref.key);
-      const fields = await call('get', () => scripts.get.run(client, [k.rec], time()));
+      const fields = await call('get', () => scripts.get.run(client, [keys.record(ref.scope, ref.key)], time()));
       return Array.isArray(fields) && fields.length > 0 ? toRecord(ref.scope, ref.key, fields) : undefined;
     },
 
     async delete(ref: KeyRef): Promise<boolean> {
-      const k = keys.record(ref.scope, ref.key);
-      const live = await call('delete', () => scripts.delete.run(client, [k.rec, k.idx, k.exp], [...time(), ref.key]));
+      const live = await call('delete', () =>
+        scripts.delete.run(client, [keys.record(ref.scope, ref.key), keys.index(ref.scope)], [...time(), ref.key]),
+      );
       return Number(live) === 1;
     },
 
@@ -187,11 +193,10 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       const state = opts.state === undefined ? '' : opts.state === 'completed' ? 'c' : 'p';
       const start = opts.cursor === undefined ? '-' : `(${decodeCursor(opts.cursor)}`;
-      const k = keys.record(opts.scope, '');
       const reply = await call('list', () =>
         scripts.list.run(
           client,
-          [k.idx],
+          [keys.index(opts.scope)],
           [...time(), state, start, limit, limit * LIST_SCAN_FACTOR, keys.recordPrefix(opts.scope)],
         ),
       );
@@ -205,28 +210,30 @@ export function redisStore(options: RedisStoreOptions): Store {
       const batchSize =
         opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
       const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
-      // A batch is a budget of `batchSize` removals; one script call (atomic, short) works on one
-      // scope, so a batch may span several calls when scopes hold fewer due records than that.
+      // A batch is a budget of `batchSize` removals. One script call (atomic, short) walks part of
+      // one scope's index, so a batch may take several calls.
       const cap = batchSize * maxBatches;
       let removed = 0;
       for (const node of masters(client)) {
         let cursor = '0';
         do {
           const [next, names] = await call('sweep', () =>
-            node.scan(cursor, 'MATCH', keys.expiryIndexPattern(), 'COUNT', 1000, 'TYPE', 'zset'),
+            node.scan(cursor, 'MATCH', keys.indexPattern(), 'COUNT', 1000, 'TYPE', 'zset'),
           );
           cursor = next;
           for (const name of names) {
-            const index = keys.fromExpiryIndex(name);
-            if (!index) continue;
+            const recPrefix = keys.recordPrefixOfIndex(name);
+            if (recPrefix === undefined) continue;
+            let start = '-';
             for (;;) {
               if (removed >= cap) return removed;
               const limit = Math.min(batchSize, cap - removed);
-              const [n, examined] = (await call('sweep', () =>
-                scripts.sweep.run(client, [index.exp, index.idx], [...time(), limit, index.recPrefix]),
-              )) as [number, number];
+              const [n, last, done] = (await call('sweep', () =>
+                scripts.sweep.run(client, [name], [...time(), start, limit, SWEEP_SCAN, recPrefix]),
+              )) as [number, string, number];
               removed += Number(n);
-              if (Number(examined) < limit) break;
+              if (Number(done) === 1) break;
+              start = `(${last}`;
             }
           }
         } while (cursor !== '0');

@@ -1,22 +1,14 @@
 /**
- * Redis key names of the store. Everything of one scope shares the hash tag `{scope}`, so the
- * record, its two index entries and every script that touches them live in one cluster slot.
+ * Redis key names of the store. Everything of one scope shares the hash tag `{scope}`, so a
+ * record, its index entry and every script that touches them live in one cluster slot.
  *
- *   <prefix>{<scope>}:r:<key>   hash: the record
- *   <prefix>{<scope>}:i         sorted set, all scores 0: the scope's keys, in key order (`list`)
- *   <prefix>{<scope>}:x         sorted set, score expiresAt: the scope's keys by expiry (`sweep`)
+ *   <prefix>{<scope>}:r:<key>   string: the record (MessagePack, see scripts.ts)
+ *   <prefix>{<scope>}:i         sorted set, all scores 0: the scope's keys in key order
  *
  * The scope is escaped so it contains no `{` or `}`: the hash tag then ends where the scope ends
  * and names are unambiguous whatever the scope and key hold.
  */
 import { InvalidOptionError } from '../../errors/invalid-option.js';
-
-/** The keys of one record. */
-export interface RecordKeys {
-  readonly rec: string;
-  readonly idx: string;
-  readonly exp: string;
-}
 
 /** `%` first, so the escaping is reversible; an empty scope becomes `%` (an empty tag `{}` would not hash as a tag). */
 export function escapeScope(scope: string): string {
@@ -31,36 +23,40 @@ export class KeySpace {
     }
   }
 
-  /** `<prefix>{<scope>}`: the part every key of the scope starts with. */
+  /** `<prefix>{<scope>}`: what every key of the scope starts with. */
   scopeTag(scope: string): string {
     return `${this.prefix}{${escapeScope(scope)}}`;
   }
 
-  record(scope: string, key: string): RecordKeys {
-    const tag = this.scopeTag(scope);
-    return { rec: `${tag}:r:${key}`, idx: `${tag}:i`, exp: `${tag}:x` };
+  /** The record of `key` in `scope`. */
+  record(scope: string, key: string): string {
+    return `${this.scopeTag(scope)}:r:${key}`;
   }
 
-  /** What a record key starts with; the key follows. */
+  /** The scope's index. */
+  index(scope: string): string {
+    return `${this.scopeTag(scope)}:i`;
+  }
+
+  /** What the scope's record keys start with; the key follows. */
   recordPrefix(scope: string): string {
     return `${this.scopeTag(scope)}:r:`;
   }
 
-  /** The glob that `SCAN MATCH` uses to find every scope's expiry index. */
-  expiryIndexPattern(): string {
-    return `${globEscape(this.prefix)}{*}:x`;
+  /** The glob that `SCAN MATCH` uses to find every scope's index. */
+  indexPattern(): string {
+    return `${globEscape(this.prefix)}{*}:i`;
   }
 
   /**
-   * The keys `sweep` needs for an expiry index found by SCAN, or undefined for a name that only
-   * looks like one (e.g. a record whose key ends in `}:x`, which SCAN's TYPE filter also drops).
+   * The record prefix of an index found by SCAN, or undefined for a name that only looks like an
+   * index (a record whose key ends in `}:i`, which SCAN's TYPE filter also drops).
    */
-  fromExpiryIndex(name: string): { exp: string; idx: string; recPrefix: string } | undefined {
-    if (!name.startsWith(`${this.prefix}{`) || !name.endsWith('}:x')) return undefined;
+  recordPrefixOfIndex(name: string): string | undefined {
+    if (!name.startsWith(`${this.prefix}{`) || !name.endsWith('}:i')) return undefined;
     const escaped = name.slice(this.prefix.length + 1, -3);
     if (escaped === '' || /[{}]/.test(escaped)) return undefined;
-    const tag = `${this.prefix}{${escaped}}`;
-    return { exp: name, idx: `${tag}:i`, recPrefix: `${tag}:r:` };
+    return `${this.prefix}{${escaped}}:r:`;
   }
 }
 

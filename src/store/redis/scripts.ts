@@ -3,16 +3,20 @@
  * round trip. Every key a script touches shares the `{scope}` hash tag, so a script stays in one
  * slot and works on Redis Cluster.
  *
- * Layout (see keys.ts): per scope, records are hashes `P{s}:r:<key>` with the fields below, and
- * two sorted sets index them: `P{s}:i` (all scores 0, ordered by member = key, for `list`) and
- * `P{s}:x` (score = expiresAt, for `sweep`).
+ * Layout (see keys.ts): per scope, each record is a string `P{s}:r:<key>` holding MessagePack
+ * values (`cmsgpack`, built into Redis) in this order:
  *
- *   st  'p' (in_progress) or 'c' (completed)   fp  fingerprint     at  attempt
- *   ca  createdAt    ex  expiresAt    tk  token    lu  leaseUntil    oc  outcome    co  completedAt
+ *   version (1), state ('p' in_progress | 'c' completed), fingerprint, attempt, createdAt,
+ *   expiresAt, token, leaseUntil, outcome, completedAt
+ *
+ * (unused fields are '' or 0), and one sorted set `P{s}:i` (all scores 0, member = key) lists the
+ * scope's keys in key order for `list` and `sweep`. The hot path is kept to the least Redis work:
+ * `begin` is GET + SET (+ ZADD for a new key), `commit` is GET + SET. Index entries of records
+ * that Redis expired stay until `sweep` walks the index.
  *
  * Time: ARGV[1] is the injected clock's `now`, or '' to use the server's clock (`TIME`; scripts
  * are replicated by effects since Redis 5, so reading TIME before writing is allowed). Every
- * decision compares stored fields with `now`; Redis TTLs only collect garbage. ARGV[2] is the
+ * decision compares stored times with `now`; Redis TTLs only collect garbage. ARGV[2] is the
  * margin added to those TTLs: 0 with the server's clock (the TTL fires exactly at expiresAt),
  * generous with an injected clock, which need not advance with real time.
  */
@@ -23,126 +27,110 @@ local function clock(arg)
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function int(n) return string.format('%d', n) end
--- Keep k for at least ms more milliseconds; never shortens an existing TTL.
-local function keep(k, ms)
-  local cur = redis.call('PTTL', k)
-  if cur < 0 or cur < ms then redis.call('PEXPIRE', k, int(ms)) end
+-- The record at k as a table, or nil when there is none.
+local function load(k)
+  local v = redis.call('GET', k)
+  if not v then return nil end
+  local ver, st, fp, at, ca, ex, tk, lu, oc, co = cmsgpack.unpack(v)
+  if ver ~= 1 then error('oncekey: unknown record version at ' .. k) end
+  return {st = st, fp = fp, at = at, ca = ca, ex = ex, tk = tk, lu = lu, oc = oc, co = co}
 end
--- Make the record and its index entries outlive the logical expiry 'ex'.
-local function retain(rec, idx, exp, member, ex, now, margin)
-  local ms = ex - now + margin
-  redis.call('PEXPIRE', rec, int(ms))
-  redis.call('ZADD', exp, int(ex), member)
-  keep(idx, ms)
-  keep(exp, ms)
+-- Write r, kept by Redis until its expiresAt (plus margin) has passed.
+local function save(k, r, now, margin)
+  redis.call('SET', k, cmsgpack.pack(1, r.st, r.fp, r.at, r.ca, r.ex, r.tk, r.lu, r.oc, r.co),
+    'PX', string.format('%d', r.ex - now + margin))
+end
+local function fields(r)
+  return {r.st, r.fp, r.at, r.ca, r.ex, r.tk, r.lu, r.oc, r.co}
 end
 `;
 
 /**
- * KEYS rec, idx, exp. ARGV now, margin, fingerprint, token, leaseMs, ttlMs, member.
+ * KEYS rec, idx. ARGV now, margin, fingerprint, token, leaseMs, ttlMs, member.
  * Returns {'acquired', token, attempt, recovered, leaseUntil} | {'replay', outcome, completedAt,
- * expiresAt} | {'in_progress', attempt, leaseUntil, retryAfterMs} | {'mismatch', st}.
+ * expiresAt} | {'in_progress', attempt, leaseUntil, retryAfterMs} | {'mismatch', state}.
  */
 export const BEGIN = `${prelude}
-local rec, idx, exp = KEYS[1], KEYS[2], KEYS[3]
 local now, margin = clock(ARGV[1]), tonumber(ARGV[2])
-local fp, token, leaseMs, ttlMs, member = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local r = redis.call('HMGET', rec, 'st', 'fp', 'at', 'ex', 'lu', 'oc', 'co')
-local st = r[1]
-if st and now < tonumber(r[4]) then
-  if r[2] ~= fp then return {'mismatch', st} end
-  if st == 'c' then return {'replay', r[6], r[7], r[4]} end
-  local lu = tonumber(r[5])
-  if now < lu then return {'in_progress', r[3], r[5], int(lu - now)} end
+local fp, token, leaseMs, ttlMs = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local r = load(KEYS[1])
+if r and now < r.ex then
+  if r.fp ~= fp then return {'mismatch', r.st} end
+  if r.st == 'c' then return {'replay', r.oc, r.co, r.ex} end
+  if now < r.lu then return {'in_progress', r.at, r.lu, r.lu - now} end
   -- Take-over of an expired lease: a new attempt, retained as long as a fresh begin.
-  local attempt = tonumber(r[3]) + 1
-  local ex = now + ttlMs
-  redis.call('HSET', rec, 'tk', token, 'at', int(attempt), 'lu', int(now + leaseMs), 'ex', int(ex))
-  retain(rec, idx, exp, member, ex, now, margin)
-  return {'acquired', token, int(attempt), 1, int(now + leaseMs)}
+  r.at, r.tk, r.lu, r.ex = r.at + 1, token, now + leaseMs, now + ttlMs
+  save(KEYS[1], r, now, margin)
+  return {'acquired', token, r.at, 1, r.lu}
 end
--- Absent (or expired, which is the same): start afresh.
-if st then redis.call('DEL', rec) end
-local ex = now + ttlMs
-redis.call('HSET', rec, 'st', 'p', 'fp', fp, 'at', '1', 'ca', int(now), 'ex', int(ex),
-  'tk', token, 'lu', int(now + leaseMs))
-redis.call('ZADD', idx, 0, member)
-retain(rec, idx, exp, member, ex, now, margin)
-return {'acquired', token, 1, 0, int(now + leaseMs)}
+-- Absent, or expired (which is the same): start afresh. An expired record is still indexed.
+if not r then redis.call('ZADD', KEYS[2], 0, ARGV[7]) end
+save(KEYS[1], {st = 'p', fp = fp, at = 1, ca = now, ex = now + ttlMs, tk = token, lu = now + leaseMs, oc = '', co = 0},
+  now, margin)
+return {'acquired', token, 1, 0, now + leaseMs}
 `;
 
 /** The fencing test shared by commit, release and extend: live, in progress, current token. */
 const fenced = `
-local r = redis.call('HMGET', rec, 'st', 'tk', 'ex')
-if r[1] ~= 'p' or r[2] ~= token or not (now < tonumber(r[3])) then return 0 end
+local r = load(KEYS[1])
+if not r or not (now < r.ex) or r.st ~= 'p' or r.tk ~= token then return 0 end
 `;
 
-/** KEYS rec, idx, exp. ARGV now, margin, token, outcome, ttlMs, member. Returns 1, or 0 (lease lost). */
+/** KEYS rec. ARGV now, margin, token, outcome, ttlMs. Returns 1, or 0 (lease lost). */
 export const COMMIT = `${prelude}
-local rec, idx, exp = KEYS[1], KEYS[2], KEYS[3]
 local now, margin = clock(ARGV[1]), tonumber(ARGV[2])
-local token, outcome, ttlMs, member = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local token = ARGV[3]
 ${fenced}
-local ex = now + ttlMs
-redis.call('HDEL', rec, 'tk', 'lu')
-redis.call('HSET', rec, 'st', 'c', 'oc', outcome, 'co', int(now), 'ex', int(ex))
-retain(rec, idx, exp, member, ex, now, margin)
+r.st, r.oc, r.co, r.ex, r.tk, r.lu = 'c', ARGV[4], now, now + tonumber(ARGV[5]), '', 0
+save(KEYS[1], r, now, margin)
 return 1
 `;
 
-/** KEYS rec, idx, exp. ARGV now, margin, token, member. Returns 1, or 0 (lease lost). */
+/** KEYS rec, idx. ARGV now, margin, token, member. Returns 1, or 0 (lease lost). */
 export const RELEASE = `${prelude}
-local rec, idx, exp = KEYS[1], KEYS[2], KEYS[3]
 local now = clock(ARGV[1])
-local token, member = ARGV[3], ARGV[4]
+local token = ARGV[3]
 ${fenced}
-redis.call('DEL', rec)
-redis.call('ZREM', idx, member)
-redis.call('ZREM', exp, member)
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[4])
 return 1
 `;
 
-/** KEYS rec, idx, exp. ARGV now, margin, token, leaseMs, member. Returns leaseUntil, or 0 (lease lost). */
+/** KEYS rec. ARGV now, margin, token, leaseMs. Returns leaseUntil, or 0 (lease lost). */
 export const EXTEND = `${prelude}
-local rec, idx, exp = KEYS[1], KEYS[2], KEYS[3]
 local now, margin = clock(ARGV[1]), tonumber(ARGV[2])
-local token, leaseMs, member = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local token = ARGV[3]
 ${fenced}
-local lu = now + leaseMs
-redis.call('HSET', rec, 'lu', int(lu))
-if tonumber(r[3]) < lu then
-  redis.call('HSET', rec, 'ex', int(lu))
-  retain(rec, idx, exp, member, lu, now, margin)
-end
-return int(lu)
+r.lu = now + tonumber(ARGV[4])
+if r.ex < r.lu then r.ex = r.lu end
+save(KEYS[1], r, now, margin)
+return r.lu
 `;
 
-/** KEYS rec. ARGV now, margin. Returns the record's fields as a flat list, or {} when absent or expired. */
+/** KEYS rec. ARGV now, margin. Returns the record's fields (see \`fields\`), or {} when absent or expired. */
 export const GET = `${prelude}
 local now = clock(ARGV[1])
-local ex = redis.call('HGET', KEYS[1], 'ex')
-if not ex or not (now < tonumber(ex)) then return {} end
-return redis.call('HGETALL', KEYS[1])
+local r = load(KEYS[1])
+if not r or not (now < r.ex) then return {} end
+return fields(r)
 `;
 
-/** KEYS rec, idx, exp. ARGV now, margin, member. Returns 1 when a live record was removed, else 0. */
+/** KEYS rec, idx. ARGV now, margin, member. Returns 1 when a live record was removed, else 0. */
 export const DELETE = `${prelude}
 local now = clock(ARGV[1])
-local ex = redis.call('HGET', KEYS[1], 'ex')
+local r = load(KEYS[1])
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('ZREM', KEYS[3], ARGV[3])
-if ex and now < tonumber(ex) then return 1 end
+if r and now < r.ex then return 1 end
 return 0
 `;
 
 /**
- * KEYS idx. ARGV now, margin, state ('' | 'p' | 'c'), start ('-' or '(' .. the previous page's last key),
- * limit, maxScan, record key prefix.
- * Walks the index in key order, skipping expired and other-state records, until it has `limit`
- * records, reaches the end, or has examined `maxScan` entries (so one call stays short).
- * Returns {more, last, {{member, fields}...}}: `more` is 1 when index entries remain after `last`.
+ * KEYS idx. ARGV now, margin, state ('' | 'p' | 'c'), start ('-' or '(' .. the previous page's
+ * last key), limit, maxScan, record key prefix.
+ * Walks the index in key order, skipping expired and other-state records, until it has \`limit\`
+ * records, reaches the end, or has examined \`maxScan\` entries (so one call stays short).
+ * Returns {more, last, {{member, fields}...}}: \`more\` is 1 when index entries remain after \`last\`.
  */
 export const LIST = `${prelude}
 local idx = KEYS[1]
@@ -155,14 +143,8 @@ while #out < limit and scanned < maxScan do
   for _, member in ipairs(chunk) do
     scanned = scanned + 1
     last = member
-    local f = redis.call('HGETALL', recPrefix .. member)
-    local st, ex
-    for i = 1, #f, 2 do
-      if f[i] == 'st' then st = f[i + 1] elseif f[i] == 'ex' then ex = f[i + 1] end
-    end
-    if st and ex and now < tonumber(ex) and (state == '' or state == st) then
-      out[#out + 1] = {member, f}
-    end
+    local r = load(recPrefix .. member)
+    if r and now < r.ex and (state == '' or state == r.st) then out[#out + 1] = {member, fields(r)} end
     if #out >= limit or scanned >= maxScan then break end
   end
   start = '(' .. last
@@ -173,26 +155,33 @@ return {more, last or '', out}
 `;
 
 /**
- * KEYS exp, idx. ARGV now, margin, batch, record key prefix.
- * Removes up to `batch` records whose expiresAt <= now (and index entries whose record Redis
- * already expired). Returns {removed, examined}.
+ * KEYS idx. ARGV now, margin, start ('-' or '(' .. last key examined), limit, maxScan, record key
+ * prefix.
+ * Walks the index in key order and removes records whose expiresAt <= now, and index entries
+ * whose record Redis already expired, until it removed \`limit\`, examined \`maxScan\` entries, or
+ * reached the end. Returns {removed, last, done}.
  */
 export const SWEEP = `${prelude}
-local exp, idx = KEYS[1], KEYS[2]
-local now, batch, recPrefix = clock(ARGV[1]), tonumber(ARGV[3]), ARGV[4]
-local due = redis.call('ZRANGEBYSCORE', exp, '-inf', int(now), 'LIMIT', 0, batch)
-local removed = 0
-for _, member in ipairs(due) do
-  local rec = recPrefix .. member
-  local ex = redis.call('HGET', rec, 'ex')
-  if ex and now < tonumber(ex) then
-    redis.call('ZADD', exp, ex, member)
-  else
-    redis.call('DEL', rec)
-    redis.call('ZREM', idx, member)
-    redis.call('ZREM', exp, member)
-    removed = removed + 1
+local idx = KEYS[1]
+local now, start = clock(ARGV[1]), ARGV[3]
+local limit, maxScan, recPrefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local removed, scanned, last = 0, 0, false
+while removed < limit and scanned < maxScan do
+  local chunk = redis.call('ZRANGEBYLEX', idx, start, '+', 'LIMIT', 0, math.min(256, maxScan - scanned))
+  if #chunk == 0 then return {removed, last or '', 1} end
+  for _, member in ipairs(chunk) do
+    scanned = scanned + 1
+    last = member
+    local rec = recPrefix .. member
+    local r = load(rec)
+    if not r or not (now < r.ex) then
+      redis.call('DEL', rec)
+      redis.call('ZREM', idx, member)
+      removed = removed + 1
+    end
+    if removed >= limit or scanned >= maxScan then break end
   end
+  start = '(' .. last
 end
-return {removed, #due}
+return {removed, last or '', 0}
 `;

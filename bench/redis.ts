@@ -1,0 +1,206 @@
+/**
+ * Redis store benchmark: `begin` + `commit` pairs per second on fresh keys, with a ~200-byte
+ * outcome and `concurrency` pairs in flight, beside the bare minimum on the same server in the
+ * same run: `SET key NX PX` (insert-if-absent with a lease) then `SET key PX` (store the outcome),
+ * through an ioredis client with auto-pipelining, at the same concurrency.
+ *
+ * Variants run interleaved, round after round, each under a fresh key prefix that is deleted
+ * after the run (outside the measured time); we report the median of the rounds.
+ *
+ *   ONCEKEY_BENCH_REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/redis.ts [--json]
+ *     [--duration-ms 1000] [--rounds 5] [--concurrency 32]
+ *
+ * The URL defaults to ONCEKEY_TEST_REDIS_URL, then redis://127.0.0.1:6379. Only keys under
+ * `oncekey-bench:` are written, and they are removed.
+ */
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { recommendedRedisOptions, redisStore } from '../src/store/redis/index.js';
+
+export interface RedisBenchOptions {
+  /** Server to measure; default ONCEKEY_BENCH_REDIS_URL, ONCEKEY_TEST_REDIS_URL, or redis://127.0.0.1:6379. */
+  readonly url?: string;
+  /** How long each measured run lasts; default 1000 ms. */
+  readonly durationMs?: number;
+  /** Measured rounds (every variant once per round); default 5. */
+  readonly rounds?: number;
+  /** Warm-up run length per variant before the first round; default 300 ms. */
+  readonly warmupMs?: number;
+  /** begin+commit pairs in flight at once; default 32. */
+  readonly concurrency?: number;
+}
+
+export interface RedisBenchResult {
+  /** `redisStore` or `bare ioredis SET NX + SET`. */
+  readonly name: string;
+  /** Median `begin`+`commit` pairs per second over the rounds. */
+  readonly opsPerSec: number;
+  /** Every round's ops/s, in round order. */
+  readonly runs: readonly number[];
+  /** For redisStore: its median divided by the bare loop's median. */
+  readonly ratioToBare?: number;
+  readonly concurrency: number;
+}
+
+const SCOPE = 'tenant-42 POST /v1/payments';
+const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
+const OUTCOME = JSON.stringify({
+  status: 201,
+  headers: { 'content-type': 'application/json' },
+  body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
+}).padEnd(200, ' ');
+const LEASE_MS = 30_000;
+const TTL_MS = 86_400_000;
+const BARE = 'bare ioredis SET NX + SET';
+const STORE = 'redisStore';
+
+interface Variant {
+  readonly name: string;
+  /** Runs pairs on fresh keys under `prefix` until `durationMs` passes; returns pairs done. */
+  run(prefix: string, durationMs: number): Promise<number>;
+}
+
+/** `concurrency` loops, each doing one pair after another until the deadline. */
+async function inFlight(concurrency: number, durationMs: number, pair: (n: number) => Promise<void>): Promise<number> {
+  const deadline = performance.now() + durationMs;
+  let next = 0;
+  const loop = async () => {
+    while (performance.now() < deadline) await pair(next++);
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return next;
+}
+
+function storeVariant(url: string, concurrency: number): Variant {
+  return {
+    name: STORE,
+    async run(prefix, durationMs) {
+      // A URL: the store's own client, with recommendedRedisOptions (auto-pipelining on).
+      const store = redisStore({ client: url, prefix });
+      try {
+        await store.ping();
+        return await inFlight(concurrency, durationMs, async (n) => {
+          const ref = { scope: SCOPE, key: `key-${n}` };
+          const r = await store.begin(ref, FINGERPRINT, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
+          if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
+          await store.commit(ref, r.token, OUTCOME, TTL_MS);
+        });
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}
+
+/** The reference: the least a hand-written client does for the same job, nothing around it. */
+function bareVariant(url: string, concurrency: number): Variant {
+  return {
+    name: BARE,
+    async run(prefix, durationMs) {
+      const client = new Redis(url, recommendedRedisOptions());
+      try {
+        await client.ping();
+        return await inFlight(concurrency, durationMs, async (n) => {
+          const key = `${prefix}{${SCOPE}}:${n}`;
+          const token = randomBytes(16).toString('base64url');
+          const claimed = await client.set(key, `${token}:${FINGERPRINT}`, 'PX', LEASE_MS, 'NX');
+          if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
+          await client.set(key, OUTCOME, 'PX', TTL_MS);
+        });
+      } finally {
+        await client.quit();
+      }
+    },
+  };
+}
+
+/** Delete every key under `prefix` (not timed). */
+async function cleanUp(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, recommendedRedisOptions(60_000));
+  try {
+    let cursor = '0';
+    do {
+      const [next, names] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+      cursor = next;
+      if (names.length > 0) await client.unlink(...names);
+    } while (cursor !== '0');
+  } finally {
+    await client.quit();
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs both variants, interleaved, and returns one result per variant. */
+export async function benchRedis(options: RedisBenchOptions = {}): Promise<RedisBenchResult[]> {
+  const url =
+    options.url ?? process.env.ONCEKEY_BENCH_REDIS_URL ?? process.env.ONCEKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const durationMs = options.durationMs ?? 1000;
+  const rounds = options.rounds ?? 5;
+  const warmupMs = options.warmupMs ?? 300;
+  const concurrency = options.concurrency ?? 32;
+  const variants = [bareVariant(url, concurrency), storeVariant(url, concurrency)];
+  const base = `oncekey-bench:${process.pid}:${Date.now().toString(36)}:`;
+  let runId = 0;
+  const measure = async (v: Variant, ms: number): Promise<number> => {
+    const prefix = `${base}${runId++}:`;
+    try {
+      const start = performance.now();
+      const done = await v.run(prefix, ms);
+      return Math.round((done * 1000) / (performance.now() - start));
+    } finally {
+      await cleanUp(url, prefix);
+    }
+  };
+
+  for (const v of variants) await measure(v, warmupMs);
+  const runs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order each round so neither variant always runs first.
+    const order = round % 2 ? [...variants].reverse() : variants;
+    for (const v of order) runs.get(v.name)!.push(await measure(v, durationMs));
+  }
+  const bare = median(runs.get(BARE)!);
+  return variants.map((v) => {
+    const opsPerSec = median(runs.get(v.name)!);
+    const result: RedisBenchResult = { name: v.name, opsPerSec, runs: runs.get(v.name)!, concurrency };
+    return v.name === STORE ? { ...result, ratioToBare: Math.round((opsPerSec / bare) * 1000) / 1000 } : result;
+  });
+}
+
+/** The results as a plain-text table. */
+export function formatRedisBench(results: readonly RedisBenchResult[]): string {
+  const rows = results.map((r) => [
+    r.name,
+    String(r.concurrency),
+    r.opsPerSec.toLocaleString('en-US'),
+    r.ratioToBare === undefined ? '' : `${(r.ratioToBare * 100).toFixed(1)}%`,
+    r.runs.join(' '),
+  ]);
+  const header = ['begin+commit', 'in flight', 'ops/s (median)', 'vs bare', 'runs'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const durationMs = flag('--duration-ms');
+  const rounds = flag('--rounds');
+  const concurrency = flag('--concurrency');
+  const results = await benchRedis({
+    ...(durationMs ? { durationMs: Number(durationMs) } : {}),
+    ...(rounds ? { rounds: Number(rounds) } : {}),
+    ...(concurrency ? { concurrency: Number(concurrency) } : {}),
+  });
+  console.log(process.argv.includes('--json') ? JSON.stringify(results, null, 2) : formatRedisBench(results));
+}
