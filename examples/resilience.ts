@@ -8,7 +8,7 @@ import {
   timeout,
   tokenBucketBudget,
   wrap,
-} from '../src/resilience/index.js';
+} from 'oncekey/resilience';
 
 /** A non-2xx answer; its headers carry Retry-After for the retry policy to honour. */
 export class UpstreamError extends Error {

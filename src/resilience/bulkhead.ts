@@ -58,8 +58,14 @@ export class BulkheadPolicy implements Policy, EventSource<BulkheadEvents> {
     try {
       if (signal.aborted) throw signal.reason;
       if (this.#active < this.maxConcurrent) this.#active++;
-      else if (this.#queue.length < this.maxQueue) await this.#enqueue(signal);
-      else {
+      else if (this.#queue.length < this.maxQueue) {
+        await this.#enqueue(signal);
+        // Granted a slot, but the caller left in the same tick: pass the slot on, do not run.
+        if (signal.aborted) {
+          this.#release();
+          throw signal.reason;
+        }
+      } else {
         this.#events.emit('reject', { reason: 'bulkheadFull' });
         throw new BulkheadRejectedError(this.maxConcurrent, this.maxQueue);
       }

@@ -253,7 +253,9 @@ describe('retry: server-directed delays', () => {
   it('prefers retry-after-ms and reads hints from errors too', async () => {
     const { clock, policy } = setup();
     const { task, starts } = flaky(clock, 2, 'ok', (n) =>
-      n === 1 ? Object.assign(new Error('busy'), { headers: { 'retry-after-ms': '350', 'retry-after': '9' } }) : new InProgressError({ scope: 's', key: 'k' }, 1234),
+      n === 1
+        ? Object.assign(new Error('busy'), { headers: { 'retry-after-ms': '350', 'retry-after': '9' } })
+        : new InProgressError({ scope: 's', key: 'k' }, 1234),
     );
     const result = settle(policy.execute(task));
     await clock.runAll();

@@ -166,9 +166,12 @@ export class RetryPolicy implements Policy, EventSource<RetryEvents> {
         try {
           await sleep(delayMs, signal, clock);
         } catch (reason) {
-          this.#events.emit('giveUp', { attempt, reason: 'aborted', ...detail });
+          const why = isDeadlineExceededError(reason) ? 'deadline' : 'aborted';
+          this.#events.emit('giveUp', { attempt, reason: why, ...detail });
           throw reason;
         }
+        // Timers may fire late; the deadline, not the timer, decides whether an attempt may start.
+        if (deadline !== undefined && clock.now() >= deadline) return giveUp('deadline');
       }
     } finally {
       scope.close();

@@ -156,7 +156,12 @@ describe('timeout and an outer deadline', () => {
   });
 
   it('validates its options', () => {
-    for (const make of [() => timeout(-1), () => timeout(10, { strategy: 'brutal' as never }), () => timeout(10, { ms: 1 } as never)]) {
+    const makers = [
+      () => timeout(-1),
+      () => timeout(10, { strategy: 'brutal' as never }),
+      () => timeout(10, { ms: 1 } as never),
+    ];
+    for (const make of makers) {
       let error: unknown;
       try {
         make();

@@ -25,7 +25,11 @@ const settleAt = <T>(p: Promise<T>, clock: FakeClock): Promise<Settled<T>> =>
 const tracer = (name: string, log: string[]): Policy => ({
   async execute<T>(task: Task<T>, options?: ExecuteOptions): Promise<T> {
     log.push(`${name}>`);
-    const context: ExecuteContext = { signal: options?.signal ?? new AbortController().signal, deadline: options?.deadline, attempt: options?.attempt ?? 1 };
+    const context: ExecuteContext = {
+      signal: options?.signal ?? new AbortController().signal,
+      deadline: options?.deadline,
+      attempt: options?.attempt ?? 1,
+    };
     try {
       return await task(context);
     } finally {

@@ -315,7 +315,12 @@ describe('snapshot and restore', () => {
     expect(saved).toMatchObject({ state: 'open', openUntil: 1000, opens: 1 });
 
     const clock = new FakeClock(200);
-    const restored = circuitBreaker({ breaker: consecutiveBreaker({ threshold: 1 }), halfOpenAfterMs: 1000, clock, initialState: saved });
+    const restored = circuitBreaker({
+      breaker: consecutiveBreaker({ threshold: 1 }),
+      halfOpenAfterMs: 1000,
+      clock,
+      initialState: saved,
+    });
     expect(restored.state).toBe('open');
     const rejected = await settle(restored.execute(ok));
     expect((rejected as { error: BrokenCircuitError }).error.retryAfterMs).toBe(800);
@@ -383,7 +388,7 @@ describe('state stores', () => {
     }
     const store = new SlowStore();
     const clock = new FakeClock();
-    const breaker = circuitBreaker({ breaker: consecutiveBreaker({ threshold: 1 }), store, clock, halfOpenAfterMs: 1000, halfOpenTrials: 1 });
+    const breaker = circuitBreaker({ breaker: consecutiveBreaker({ threshold: 1 }), store, clock, halfOpenAfterMs: 1000 });
     await settle(breaker.execute(fail()));
     await clock.advance(1000);
     let ran = 0;

@@ -88,8 +88,6 @@ export interface IsolationHandle {
   [Symbol.dispose](): void;
 }
 
-let instances = 0;
-
 /**
  * Stops calling a dependency that keeps failing. Closed: calls run and the strategy watches
  * their outcomes. Open: calls fail fast with {@link BrokenCircuitError} (carrying `retryAfterMs`).
@@ -105,7 +103,8 @@ export class CircuitBreakerPolicy implements Policy, EventSource<CircuitBreakerE
   readonly #whenFull: 'reject' | 'wait';
   readonly #isFailure: (error: unknown) => boolean;
   readonly #isFailureResult: ((result: unknown) => boolean) | undefined;
-  readonly #id = `b${++instances}`;
+  // Trial ids must be unique across processes once the state is shared through a store.
+  readonly #id = globalThis.crypto.randomUUID();
   readonly #waiters = new Set<() => void>();
   #trialSeq = 0;
   #isolations = 0;
@@ -138,14 +137,15 @@ export class CircuitBreakerPolicy implements Policy, EventSource<CircuitBreakerE
       oneOf('circuitBreaker.whenHalfOpenFull', v, ['reject', 'wait'] as const),
     );
     this.#isFailure = optional(options.isFailure, () => true, (v) => func('circuitBreaker.isFailure', v));
-    this.#isFailureResult = optional(options.isFailureResult, undefined, (v) => func<(result: unknown) => boolean>('circuitBreaker.isFailureResult', v));
+    this.#isFailureResult = optional(options.isFailureResult, undefined, (v) =>
+      func<(result: unknown) => boolean>('circuitBreaker.isFailureResult', v),
+    );
     this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('circuitBreaker.clock', v));
 
     if (options.store !== undefined && options.initialState !== undefined) {
       throw new InvalidOptionError('circuitBreaker.initialState', 'give the snapshot to the store instead of both');
     }
-    const initial =
-      options.initialState === undefined ? undefined : restorable(options.initialState, strategy);
+    const initial = options.initialState === undefined ? undefined : restorable(options.initialState, strategy);
     this.#store = optional(options.store, new MemoryBreakerStateStore(initial), (v) =>
       withMethods<BreakerStateStore>('circuitBreaker.store', v, ['update', 'read']),
     );

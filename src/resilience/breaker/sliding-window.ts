@@ -32,7 +32,10 @@ export function slidingWindowBreaker(options: SlidingWindowBreakerOptions = {}):
   const buckets = optional(options.buckets, 10, (v) => positiveInt('slidingWindowBreaker.buckets', v));
   const minimumVolume = optional(options.minimumVolume, 10, (v) => positiveInt('slidingWindowBreaker.minimumVolume', v));
   if (windowMs % buckets !== 0) {
-    throw new InvalidOptionError('slidingWindowBreaker.buckets', `windowMs (${windowMs}) must divide into ${buckets} equal buckets`);
+    throw new InvalidOptionError(
+      'slidingWindowBreaker.buckets',
+      `windowMs (${windowMs}) must divide into ${buckets} equal buckets`,
+    );
   }
   const bucketMs = windowMs / buckets;
 
