@@ -57,7 +57,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     timeoutMs: config.upstreamTimeoutMs,
     ...(config.upstreamConnections === undefined ? {} : { connections: config.upstreamConnections }),
   });
+  const { onOutcome, ...passed } = config.idempotency;
   const middleware = idempotency({
+    onError: (error, context) => config.log(describeError(error, context)),
+    ...passed,
     store,
     methods: config.methods,
     required: config.requireKey,
@@ -66,8 +69,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(config.ttlMs === undefined ? {} : { ttl: config.ttlMs }),
     ...(config.leaseMs === undefined ? {} : { lease: config.leaseMs }),
     ...(config.scopeHeader === undefined ? {} : { scope: headerScope(config.scopeHeader) }),
-    onOutcome: (event) => metrics.requests.inc({ outcome: event.outcome }),
-    onError: (error, context) => config.log(describeError(error, context)),
+    onOutcome: (event) => {
+      metrics.requests.inc({ outcome: event.outcome });
+      onOutcome?.(event);
+    },
   });
 
   let draining = false;

@@ -3,7 +3,7 @@
  */
 import { type Duration, toMs } from '../engine/duration.js';
 import { InvalidOptionError } from '../errors/invalid-option.js';
-import type { ErrorContext } from '../http/options.js';
+import type { ErrorContext, IdempotencyOptions } from '../http/options.js';
 import type { Store } from '../store/contract.js';
 import { assertKnownOptions, positiveInt } from '../util/options.js';
 import { parseUpstreamUrl } from './upstream.js';
@@ -41,11 +41,23 @@ export interface GatewayOptions {
   readonly processMetrics?: boolean;
   /** Where errors no caller sees are reported (a commit that failed, …); default stderr. */
   readonly log?: (message: string) => void;
+  /**
+   * More middleware options (fingerprint parts, `onInProgress: 'wait'`, `storeStatus`, a `scope`
+   * function, `onOutcome`, …). The ones the gateway has itself (`store`, `ttl`, `lease`, `methods`,
+   * `requireKey`, `maxBody`, `maxResponseBody`) are set there.
+   */
+  readonly idempotency?: GatewayIdempotencyOptions;
 }
+
+/** Middleware options the gateway passes through. */
+export type GatewayIdempotencyOptions = Omit<IdempotencyOptions, (typeof OWN_OPTIONS)[number]>;
+
+/** Middleware options with a gateway option of their own. */
+const OWN_OPTIONS = ['oncekey', 'store', 'ttl', 'lease', 'methods', 'required', 'maxRequestBody', 'maxResponseBody'] as const;
 
 const KNOWN = [
   'upstream', 'store', 'port', 'host', 'adminPort', 'methods', 'requireKey', 'ttl', 'lease', 'scopeHeader', 'maxBody',
-  'maxResponseBody', 'upstreamTimeout', 'upstreamConnections', 'processMetrics', 'log',
+  'maxResponseBody', 'upstreamTimeout', 'upstreamConnections', 'processMetrics', 'log', 'idempotency',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -68,6 +80,7 @@ export interface ResolvedGatewayOptions {
   readonly upstreamConnections: number | undefined;
   readonly processMetrics: boolean;
   readonly log: (message: string) => void;
+  readonly idempotency: GatewayIdempotencyOptions;
 }
 
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
@@ -89,6 +102,14 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new InvalidOptionError(`gateway.${name}`, 'expected a boolean');
   }
   if (o.log !== undefined && typeof o.log !== 'function') throw new InvalidOptionError('gateway.log', 'expected a function');
+  const idempotency = o.idempotency ?? {};
+  if (idempotency === null || typeof idempotency !== 'object') throw new InvalidOptionError('gateway.idempotency', 'expected an options object');
+  for (const name of OWN_OPTIONS) {
+    if (name in idempotency) throw new InvalidOptionError(`gateway.idempotency.${name}`, 'not here: the gateway has an option of its own for it');
+  }
+  if (o.scopeHeader !== undefined && idempotency.scope !== undefined) {
+    throw new InvalidOptionError('gateway.scopeHeader', 'give scopeHeader or idempotency.scope, not both');
+  }
   return {
     upstream: parseUpstreamUrl(o.upstream, 'gateway.upstream'),
     store: o.store,
@@ -106,6 +127,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     upstreamConnections: o.upstreamConnections === undefined ? undefined : positiveInt('gateway.upstreamConnections', o.upstreamConnections),
     processMetrics: o.processMetrics ?? true,
     log: o.log ?? ((message) => process.stderr.write(`${message}\n`)),
+    idempotency,
   };
 }
 
