@@ -7,6 +7,8 @@
 export { Oncekey } from './engine/oncekey.js';
 export type { IdempotentFunction, RunContext, RunResult } from './engine/oncekey.js';
 export type { CacheErrors, OncekeyOptions, RunOptions, WaitOptions, WrapOptions } from './engine/settings.js';
+export type { TransactionContext, TransactionOptions } from './engine/transaction.js';
+export type { TransactionalStore, TransactionRequest, TransactionResult } from './store/transactional.js';
 export type {
   AcquireEvent,
   CommitEvent,

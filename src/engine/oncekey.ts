@@ -30,6 +30,7 @@ import {
   resolveRunOptions,
 } from './settings.js';
 import { LocalWaiters } from './waiters.js';
+import { runTransaction, type TransactionContext, type TransactionOptions } from './transaction.js';
 
 /** What the protected function learns about the call it serves. */
 export interface RunContext {
@@ -112,6 +113,20 @@ export class Oncekey {
     if (typeof fn !== 'function') throw new TypeError('Oncekey.run: fn must be a function');
     const settings = resolveRunOptions('run', options, this.#defaults);
     return this.#execute(valid, fingerprint(fingerprintInput, 'input'), fn, settings);
+  }
+
+  /**
+   * Transactional mode (PostgreSQL, SQLite): run `fn` inside one database transaction that also
+   * holds the key's record, so its writes through `tx` and the stored result commit together or
+   * not at all. Duplicates wait for it and replay. See `./transaction.ts`.
+   */
+  transaction<Tx, O>(
+    ref: KeyRef,
+    fn: (tx: Tx, context: TransactionContext) => Promise<O> | O,
+    options?: TransactionOptions,
+  ): Promise<RunResult<O>> {
+    const engine = { store: this.store, clock: this.#clock, codec: this.#codec, hooks: this.#hooks, random: this.#random, defaults: this.#defaults, waiters: this.#waiters };
+    return runTransaction(engine, ref, fn, options);
   }
 
   async #execute<O>(ref: KeyRef, print: string, fn: (run: RunContext) => Promise<O> | O, s: Settings): Promise<RunResult<O>> {

@@ -41,6 +41,8 @@ import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
 import { statements, type Statements } from './sql.js';
 import { storeError, withDeadline } from './errors.js';
+import { pgTransaction, type PgTransactionContext } from './transaction.js';
+import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 
 export { SCHEMA_VERSION, type MigrationResult };
 
@@ -86,7 +88,7 @@ interface BeginRow extends Omit<KeyRow, 'scope' | 'key' | 'created_at' | 'finger
 }
 
 /** The PostgreSQL store. Create it with {@link postgresStore}. */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   readonly name = 'postgres';
   readonly schema: string;
   readonly table: string;
@@ -100,6 +102,7 @@ export class PostgresStore implements Store {
   private readonly statementTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private readonly deadlineMs: number;
+  private readonly connectionTimeoutMs: number;
   private closed = false;
 
   constructor(options: PostgresStoreOptions = {}) {
@@ -112,6 +115,7 @@ export class PostgresStore implements Store {
     this.target = `${quote(this.schema)}.${quote(this.table)}`;
     this.statementTimeoutMs = positiveInt('postgresStore.statementTimeoutMs', options.statementTimeoutMs ?? 5000);
     const connectionTimeoutMs = positiveInt('postgresStore.connectionTimeoutMs', options.connectionTimeoutMs ?? 5000);
+    this.connectionTimeoutMs = connectionTimeoutMs;
     const max = positiveInt('postgresStore.maxConnections', options.maxConnections ?? 10);
     if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
       throw new InvalidOptionError('postgresStore.clock', 'expected an object with a now() method');
@@ -247,6 +251,37 @@ export class PostgresStore implements Store {
       if ((rowCount ?? 0) < batchSize) break;
     }
     return removed;
+  }
+
+  /**
+   * Transactional mode (see `oncekey` `Oncekey.transaction` and src/store/transactional.ts):
+   * `work` gets the `pg` PoolClient inside the transaction that holds the key's row; its writes
+   * and the completed record commit together or not at all.
+   */
+  async transaction<T>(
+    request: TransactionRequest,
+    work: TransactionWork<pg.PoolClient, T>,
+    encode: (value: T, attempt: number) => string,
+  ): Promise<TransactionResult<T>> {
+    positiveInt('transaction.leaseMs', request.leaseMs);
+    positiveInt('transaction.ttlMs', request.ttlMs);
+    if (typeof request.waitMs !== 'number' || !(request.waitMs >= 0)) {
+      throw new InvalidOptionError('transaction.waitMs', `expected a number >= 0, got ${String(request.waitMs)}`);
+    }
+    const context: PgTransactionContext = {
+      name: this.name,
+      target: this.target,
+      pool: this.pool,
+      lockSql: this.sql.lock,
+      completeSql: this.sql.complete,
+      prefix: this.prefix,
+      statementTimeoutMs: this.statementTimeoutMs,
+      queryTimeoutMs: this.queryTimeoutMs,
+      connectionTimeoutMs: this.connectionTimeoutMs,
+      now: () => this.now(),
+      guard: (operation, call, deadlineMs) => this.guard(operation, call, deadlineMs),
+    };
+    return pgTransaction(context, request, work, encode);
   }
 
   async ping(): Promise<void> {

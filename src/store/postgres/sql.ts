@@ -20,7 +20,17 @@ export interface Statements {
   readonly delete: string;
   readonly list: string;
   readonly sweep: string;
+  /** Transactional mode: insert-or-lock the key's row. */
+  readonly lock: string;
+  /** Transactional mode: store the outcome in the locked row. */
+  readonly complete: string;
 }
+
+// Transactional lock: the row is absent for every purpose (expired), or its lease expired with
+// our fingerprint. Right-hand sides of SET see the old row, so these read the row before update.
+const EXPIRED = 'r.expires_at <= excluded.created_at';
+const TAKEOVER = `(r.state = 'in_progress' AND r.lease_until <= excluded.created_at AND r.fingerprint = excluded.fingerprint)`;
+const TAKE = `(${EXPIRED} OR ${TAKEOVER})`;
 
 /** Build the statements for one `schema.table`. */
 export function statements(schema: string, table: string): Statements {
@@ -110,5 +120,41 @@ batch AS (
 )
 DELETE FROM ${t} r USING batch, n
 WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= n.now`,
+
+    /*
+     * $2 scope, $3 key, $4 fingerprint, $5 token, $6 leaseMs, $7 ttlMs, $8 and $9 the session's
+     * lock_timeout and statement_timeout. Inserts a placeholder row (uncommitted: a concurrent
+     * duplicate's INSERT waits on it until we commit or roll back), or locks the existing row
+     * with an update that takes it when it is ours to take and otherwise changes nothing, so the
+     * RETURNING row is the newest version, locked by us. Then puts back the timeouts that bounded
+     * the wait, so the caller's own statements run with the session's settings.
+     */
+    lock: `WITH ${NOW},
+up AS (
+  INSERT INTO ${t} AS r (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+  SELECT $2, $3, 'in_progress', $4::bytea, 1, n.now, n.now + $7::bigint, $5, n.now + $6::bigint FROM n
+  ON CONFLICT (scope, key) DO UPDATE SET
+    state = CASE WHEN ${TAKE} THEN 'in_progress' ELSE r.state END,
+    fingerprint = CASE WHEN ${TAKE} THEN excluded.fingerprint ELSE r.fingerprint END,
+    attempt = CASE WHEN ${EXPIRED} THEN 1 WHEN ${TAKEOVER} THEN r.attempt + 1 ELSE r.attempt END,
+    created_at = CASE WHEN ${EXPIRED} THEN excluded.created_at ELSE r.created_at END,
+    expires_at = CASE WHEN ${TAKE} THEN excluded.expires_at ELSE r.expires_at END,
+    token = CASE WHEN ${TAKE} THEN excluded.token ELSE r.token END,
+    lease_until = CASE WHEN ${TAKE} THEN excluded.lease_until ELSE r.lease_until END,
+    outcome = CASE WHEN ${TAKE} THEN NULL ELSE r.outcome END,
+    completed_at = CASE WHEN ${TAKE} THEN NULL ELSE r.completed_at END
+  RETURNING r.token IS NOT DISTINCT FROM $5 AS ours, r.state, r.fingerprint = $4::bytea AS same_fingerprint,
+    r.attempt, r.expires_at, r.lease_until, r.outcome, r.completed_at
+)
+SELECT up.*, n.now, set_config('lock_timeout', $8, true) AS lock_timeout,
+  set_config('statement_timeout', $9, true) AS statement_timeout
+FROM up, n`,
+
+    // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs. Retention counts from now.
+    complete: `WITH ${NOW}
+UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = n.now, expires_at = n.now + $6::bigint,
+  token = NULL, lease_until = NULL
+FROM n
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress'`,
   };
 }
