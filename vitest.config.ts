@@ -14,6 +14,11 @@ export default defineConfig({
       { find: /^oncekey\/redis$/, replacement: src('store/redis/index.ts') },
       { find: /^oncekey\/testing$/, replacement: src('testing/conformance.ts') },
       { find: /^oncekey\/resilience$/, replacement: src('resilience/index.ts') },
+      { find: /^oncekey\/http$/, replacement: src('http/index.ts') },
+      { find: /^oncekey\/hono$/, replacement: src('http/hono.ts') },
+      { find: /^oncekey\/express$/, replacement: src('http/express.ts') },
+      { find: /^oncekey\/fastify$/, replacement: src('http/fastify.ts') },
+      { find: /^oncekey\/node$/, replacement: src('http/node.ts') },
     ],
   },
   test: {

@@ -32,9 +32,9 @@ import { toWebRequest } from './node-bridge.js';
 interface Pending {
   /** True once the middleware answered on its own (replay, problem) or failed. */
   answered: boolean;
-  /** Set while the route runs: settles the middleware's `next`. */
-  resolve?: (response: Response) => void;
-  reject?: (error: unknown) => void;
+  /** Set once the route may run: settle the middleware's `next` with the route's reply. */
+  readonly resolve: ((response: Response) => void) | undefined;
+  readonly reject: ((error: unknown) => void) | undefined;
   readonly final: Promise<Response>;
 }
 
@@ -58,16 +58,25 @@ export const idempotency: FastifyPluginCallback<IdempotencyOptions> = (fastify, 
     const body = lazyBody(payload);
     let routeMayRun!: () => void;
     const nextCalled = new Promise<'next'>((resolve) => (routeMayRun = () => resolve('next')));
+    const route = { resolve: undefined as Pending['resolve'], reject: undefined as Pending['reject'] };
+    // `next` may be called synchronously (a request without a key), so it must not touch `pending`.
+    const final = middleware(toWebRequest(request.raw, body.stream), () =>
+      new Promise<Response>((resolve, reject) => {
+        route.resolve = resolve;
+        route.reject = reject;
+        routeMayRun();
+      }));
+    final.catch(() => {}); // awaited in onSend, or turned into Fastify's error below
     const pending: Pending = {
       answered: false,
-      final: middleware(toWebRequest(request.raw, body.stream), () =>
-        new Promise<Response>((resolve, reject) => {
-          pending.resolve = resolve;
-          pending.reject = reject;
-          routeMayRun();
-        })),
+      final,
+      get resolve() {
+        return route.resolve;
+      },
+      get reject() {
+        return route.reject;
+      },
     };
-    pending.final.catch(() => {}); // awaited in onSend or reported below
     request[PENDING] = pending;
     Promise.race([nextCalled, pending.final]).then(
       (first) => {
@@ -93,6 +102,10 @@ export const idempotency: FastifyPluginCallback<IdempotencyOptions> = (fastify, 
     pending.resolve(new Response(webBody(payload, reply.statusCode), { status: reply.statusCode, headers: replyHeaders(reply) }));
     const response = await pending.final;
     reply.code(response.status);
+    // The reply keeps its headers; the middleware may add some (e.g. Idempotent-Bypassed).
+    for (const name of new Set(response.headers.keys())) {
+      if (!reply.hasHeader(name)) reply.header(name, name === 'set-cookie' ? response.headers.getSetCookie() : response.headers.get(name));
+    }
     if (response.body === null) return null;
     // A known-size payload is held until its outcome is stored, then sent with its length.
     if (!streaming) return Buffer.from(await response.arrayBuffer());
