@@ -1,12 +1,9 @@
 /**
- * How the Redis store talks to the server when it is down, slow or restarting: every call is
- * bounded by a timer of its own, and every failure other than a fencing one becomes a
- * {@link StoreUnavailableError} (fail closed: the engine then runs nothing).
+ * The ioredis client the store creates from a URL, configured to fail fast while Redis is down
+ * (the store's own deadlines are in guard.ts).
  */
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { OncekeyError } from '../../errors/oncekey-error.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
 
 /**
  * ioredis options that make a client fail fast instead of waiting for Redis to come back:
@@ -41,35 +38,4 @@ export function connect(url: string, commandTimeoutMs: number): Redis {
   // every reconnection error while Redis is down.
   client.on('error', () => {});
   return client;
-}
-
-/**
- * Run one store call with a deadline. ioredis' own `commandTimeout` does not bound every wait (a
- * caller's client may have none, or may queue commands while disconnected), so the store keeps
- * its own timer. A command abandoned here may still reach Redis later: the scripts are fenced, so
- * a late `begin` at worst holds the key for one lease, and a late `commit`/`release`/`extend`
- * with a stale token does nothing.
- */
-export async function guard<T>(what: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new StoreUnavailableError('redis', `${what} got no answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([work(), deadline]);
-  } catch (error) {
-    throw unavailable(what, error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Oncekey's own errors pass through; anything from the driver or the server is unavailability. */
-function unavailable(what: string, error: unknown): unknown {
-  if (error instanceof OncekeyError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError('redis', `${what} failed: ${detail}`, { cause: error });
 }

@@ -50,7 +50,8 @@ import { LeaseLostError } from '../../errors/lease-lost.js';
 import { InvalidOptionError } from '../../errors/invalid-option.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.js';
 import { assertKnownOptions, positiveInt } from '../../util/options.js';
-import { DEFAULT_TIMEOUT_MS, connect, guard } from './connection.js';
+import { DEFAULT_TIMEOUT_MS, connect } from './connection.js';
+import { CallGuard } from './guard.js';
 import { KeySpace } from './keys.js';
 import { LuaScript } from './lua.js';
 import { toRecord } from './record.js';
@@ -121,6 +122,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const owned = typeof options.client === 'string';
   const client = resolveClient(options.client, timeoutMs);
   const margin = clock ? INJECTED_CLOCK_MARGIN_MS : 0;
+  const guard = new CallGuard(timeoutMs);
   let closed = false;
 
   /** ARGV[1] and ARGV[2] of every script: the injected now (or '' for the server's) and the TTL margin. */
@@ -128,7 +130,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   function call<T>(what: string, work: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new StoreUnavailableError('redis', 'the store is closed'));
-    return guard(what, timeoutMs, work);
+    return guard.run(what, work);
   }
 
   return {
@@ -250,7 +252,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       closed = true;
       if (!owned) return;
       try {
-        await guard('close', timeoutMs, () => client.quit());
+        await guard.run('close', () => client.quit());
       } catch {
         client.disconnect();
       }

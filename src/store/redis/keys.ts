@@ -10,9 +10,12 @@
  */
 import { InvalidOptionError } from '../../errors/invalid-option.js';
 
+const SPECIAL = /[%{}]/;
+
 /** `%` first, so the escaping is reversible; an empty scope becomes `%` (an empty tag `{}` would not hash as a tag). */
 export function escapeScope(scope: string): string {
   if (scope === '') return '%';
+  if (!SPECIAL.test(scope)) return scope;
   return scope.replace(/%/g, '%25').replace(/\{/g, '%7B').replace(/\}/g, '%7D');
 }
 
