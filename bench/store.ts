@@ -1,13 +1,17 @@
 /**
- * Store benchmark: `begin` + `commit` operations per second on a fresh key each time, with a
- * realistic ~200-byte outcome, for memoryStore and sqliteStore (synchronous NORMAL and FULL),
- * beside a bare better-sqlite3 loop doing the least SQL that job needs — an insert-if-absent and a
- * fenced update, prepared once, on the same table and file settings — measured in the same run.
+ * Store benchmark: `begin` + `commit` pairs per second on a fresh key each time, with a realistic
+ * ~200-byte outcome, for memoryStore and sqliteStore (synchronous NORMAL and FULL), beside a bare
+ * better-sqlite3 loop doing the least SQL that job needs — an insert-if-absent and a fenced update,
+ * prepared once, on the same table in the same kind of file (WAL, same `synchronous`) — measured
+ * in the same run.
  *
- * Variants run interleaved, round after round, each on a fresh temporary file, so drift of the
- * machine (other load, thermal, page cache) hits every variant alike; we report the median.
+ * Variants run interleaved, round after round, each on a fresh temporary file; only the loop is
+ * timed (opening and closing are not). The store/bare ratio is the median of the per-round ratios,
+ * each taken between runs that were neighbours in time, so drift of a busy machine (other load,
+ * page cache, thermal) cancels out. CPU time per pair is reported too: waiting for a CPU does
+ * not count in it, so it stays meaningful when the machine is loaded.
  *
- *   npx tsx bench/store.ts [--json] [--duration-ms 1000] [--rounds 7]
+ *   npx tsx bench/store.ts [--json] [--duration-ms 300] [--rounds 15]
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,9 +24,9 @@ import { sqliteStore } from '../src/store/sqlite.js';
 import { tableDdl } from '../src/store/sqlite/schema.js';
 
 export interface StoreBenchOptions {
-  /** How long each measured run lasts; default 1000 ms. */
+  /** How long each measured run lasts; default 300 ms. */
   readonly durationMs?: number;
-  /** Measured rounds (every variant once per round); default 7. */
+  /** Measured rounds (every variant once per round); default 15. */
   readonly rounds?: number;
   /** Warm-up run length per variant before the first round; default 300 ms. */
   readonly warmupMs?: number;
@@ -33,16 +37,13 @@ export interface StoreBenchResult {
   readonly name: string;
   /** Median `begin`+`commit` pairs per second over the rounds. */
   readonly opsPerSec: number;
-  /** Every round's ops/s, in round order. */
+  /** Every round's pairs per second, in round order. */
   readonly runs: readonly number[];
-  /**
-   * Median CPU time (user + system) of this process per pair, in microseconds: steadier than
-   * ops/s on a busy machine, since waiting for a CPU does not count.
-   */
+  /** Median CPU time (user + system) of this process per pair, in microseconds. */
   readonly cpuUsPerOp: number;
-  /** For sqliteStore: its median ops/s divided by the bare loop's with the same `synchronous`. */
+  /** For sqliteStore: median over rounds of its ops/s divided by the bare loop's (same `synchronous`). */
   readonly ratioToBare?: number;
-  /** For sqliteStore: the bare loop's CPU per pair divided by the store's (1 = same cost). */
+  /** For sqliteStore: median over rounds of the bare loop's CPU per pair divided by the store's. */
   readonly cpuRatioToBare?: number;
 }
 
@@ -58,53 +59,71 @@ const TTL_MS = 86_400_000;
 
 type Sync = 'NORMAL' | 'FULL';
 
+interface Measure {
+  readonly pairs: number;
+  readonly ms: number;
+  readonly cpuUs: number;
+}
+
 interface Variant {
   readonly name: string;
-  /** Runs begin+commit pairs on fresh keys until `durationMs` passes; returns pairs done. */
-  run(durationMs: number): Promise<number>;
+  run(durationMs: number): Promise<Measure>;
 }
 
-/** Opens a fresh file per run so every run starts from the same state. */
-function withTempFile<T>(fn: (path: string) => Promise<T>): Promise<T> {
+/**
+ * Times `pair(i)` for fresh i until `durationMs` passes. The deadline is checked every 32 pairs
+ * so reading the clock costs nothing measurable.
+ */
+async function timeLoop(durationMs: number, pair: (i: number) => Promise<void> | void): Promise<Measure> {
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const deadline = start + durationMs;
+  let pairs = 0;
+  while (performance.now() < deadline) {
+    for (const end = pairs + 32; pairs < end; pairs++) await pair(pairs);
+  }
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return { pairs, ms, cpuUs: cpu.user + cpu.system };
+}
+
+async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'oncekey-bench-'));
-  return fn(join(dir, 'bench.db')).finally(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-async function runStore(store: Store, durationMs: number): Promise<number> {
+async function timeStore(store: Store, durationMs: number): Promise<Measure> {
   const opts = { leaseMs: LEASE_MS, ttlMs: TTL_MS };
-  const deadline = performance.now() + durationMs;
-  let done = 0;
   try {
-    while (performance.now() < deadline) {
-      // Check the clock every 64 pairs only, so reading it costs nothing measurable.
-      for (let i = 0; i < 64; i++) {
-        const ref = { scope: SCOPE, key: `key-${done}` };
-        const r = await store.begin(ref, FINGERPRINT, opts);
-        if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
-        await store.commit(ref, r.token, OUTCOME, TTL_MS);
-        done++;
-      }
-    }
+    return await timeLoop(durationMs, async (i) => {
+      const ref = { scope: SCOPE, key: `key-${i}` };
+      const r = await store.begin(ref, FINGERPRINT, opts);
+      if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
+      await store.commit(ref, r.token, OUTCOME, TTL_MS);
+    });
   } finally {
     await store.close();
   }
-  return done;
 }
 
 function sqliteVariant(synchronous: Sync): Variant {
   return {
     name: `sqliteStore ${synchronous}`,
-    run: (durationMs) => withTempFile((path) => runStore(sqliteStore({ path, synchronous }), durationMs)),
+    run: (durationMs) => inTempDir((dir) => timeStore(sqliteStore({ path: join(dir, 'bench.db'), synchronous }), durationMs)),
   };
 }
 
-/** The reference: what a hand-written loop on the driver costs, with nothing of the store around it. */
+/** The reference: a hand-written loop on the driver, with nothing of the store around it. */
 function bareVariant(synchronous: Sync): Variant {
   return {
     name: `bare better-sqlite3 ${synchronous}`,
     run: (durationMs) =>
-      withTempFile(async (path) => {
-        const db = new Database(path, { timeout: 5000 });
+      inTempDir(async (dir) => {
+        const db = new Database(join(dir, 'bench.db'), { timeout: 5000 });
         try {
           db.pragma('journal_mode = WAL');
           db.pragma(`synchronous = ${synchronous}`);
@@ -118,22 +137,16 @@ function bareVariant(synchronous: Sync): Variant {
              WHERE scope = ? AND key = ? AND token = ?`,
           );
           const token = '00000000-0000-4000-8000-000000000000';
-          const deadline = performance.now() + durationMs;
-          let done = 0;
-          while (performance.now() < deadline) {
-            for (let i = 0; i < 64; i++) {
-              const key = `key-${done}`;
-              const now = Date.now();
-              if (insert.run(SCOPE, key, FINGERPRINT, now, now + TTL_MS, token, now + LEASE_MS).changes !== 1) {
-                throw new Error('bench: bare insert did nothing');
-              }
-              if (update.run(OUTCOME, now, now + TTL_MS, SCOPE, key, token).changes !== 1) {
-                throw new Error('bench: bare update did nothing');
-              }
-              done++;
+          return await timeLoop(durationMs, (i) => {
+            const key = `key-${i}`;
+            const now = Date.now();
+            if (insert.run(SCOPE, key, FINGERPRINT, now, now + TTL_MS, token, now + LEASE_MS).changes !== 1) {
+              throw new Error('bench: bare insert did nothing');
             }
-          }
-          return done;
+            if (update.run(OUTCOME, now, now + TTL_MS, SCOPE, key, token).changes !== 1) {
+              throw new Error('bench: bare update did nothing');
+            }
+          });
         } finally {
           db.close();
         }
@@ -142,11 +155,8 @@ function bareVariant(synchronous: Sync): Variant {
 }
 
 function memoryVariant(): Variant {
-  return {
-    name: 'memoryStore',
-    // Bounded like in production: fresh keys past maxRecords evict the oldest completed records.
-    run: (durationMs) => runStore(memoryStore(), durationMs),
-  };
+  // Bounded as in production (default maxRecords): past it, fresh keys evict the oldest completed.
+  return { name: 'memoryStore', run: (durationMs) => timeStore(memoryStore(), durationMs) };
 }
 
 function median(values: readonly number[]): number {
@@ -155,11 +165,14 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 /** Runs every variant, interleaved, and returns one result per variant. */
 export async function benchStores(options: StoreBenchOptions = {}): Promise<StoreBenchResult[]> {
-  const durationMs = options.durationMs ?? 1000;
-  const rounds = options.rounds ?? 7;
+  const durationMs = options.durationMs ?? 300;
+  const rounds = options.rounds ?? 15;
   const warmupMs = options.warmupMs ?? 300;
+  // Each store sits next to its bare loop, so their runs in a round are neighbours in time.
   const variants: Variant[] = [
     bareVariant('NORMAL'),
     sqliteVariant('NORMAL'),
@@ -168,30 +181,30 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Stor
     memoryVariant(),
   ];
   for (const v of variants) await v.run(warmupMs);
-  const runs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
-  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const measures = new Map<string, Measure[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     // Alternate the order each round so neither of a pair always runs first.
     const order = round % 2 ? [...variants].reverse() : variants;
-    for (const v of order) {
-      const cpuStart = process.cpuUsage();
-      const start = performance.now();
-      const done = await v.run(durationMs);
-      const elapsed = performance.now() - start;
-      const used = process.cpuUsage(cpuStart);
-      runs.get(v.name)!.push(Math.round((done * 1000) / elapsed));
-      cpu.get(v.name)!.push((used.user + used.system) / done);
-    }
+    for (const v of order) measures.get(v.name)!.push(await v.run(durationMs));
   }
-  const ops = (name: string) => median(runs.get(name)!);
-  const cpuPerOp = (name: string) => median(cpu.get(name)!);
-  const round3 = (x: number) => Math.round(x * 1000) / 1000;
+  const opsOf = (m: Measure) => (m.pairs * 1000) / m.ms;
+  const cpuOf = (m: Measure) => m.cpuUs / m.pairs;
   return variants.map((v) => {
-    const result: StoreBenchResult = { name: v.name, opsPerSec: ops(v.name), runs: runs.get(v.name)!, cpuUsPerOp: round3(cpuPerOp(v.name)) };
+    const mine = measures.get(v.name)!;
+    const result: StoreBenchResult = {
+      name: v.name,
+      opsPerSec: Math.round(median(mine.map(opsOf))),
+      runs: mine.map((m) => Math.round(opsOf(m))),
+      cpuUsPerOp: round3(median(mine.map(cpuOf))),
+    };
     const sync = /^sqliteStore (NORMAL|FULL)$/.exec(v.name)?.[1];
     if (!sync) return result;
-    const bare = `bare better-sqlite3 ${sync}`;
-    return { ...result, ratioToBare: round3(ops(v.name) / ops(bare)), cpuRatioToBare: round3(cpuPerOp(bare) / cpuPerOp(v.name)) };
+    const bare = measures.get(`bare better-sqlite3 ${sync}`)!;
+    return {
+      ...result,
+      ratioToBare: round3(median(mine.map((m, i) => opsOf(m) / opsOf(bare[i]!)))),
+      cpuRatioToBare: round3(median(mine.map((m, i) => cpuOf(bare[i]!) / cpuOf(m)))),
+    };
   });
 }
 
@@ -204,25 +217,27 @@ export function formatStoreBench(results: readonly StoreBenchResult[]): string {
     pct(r.ratioToBare),
     r.cpuUsPerOp.toFixed(1),
     pct(r.cpuRatioToBare),
-    r.runs.join(' '),
   ]);
-  const header = ['begin+commit', 'ops/s (median)', 'vs bare', 'CPU µs/op', 'vs bare (CPU)', 'ops/s per round'];
+  const header = ['begin+commit', 'ops/s (median)', 'vs bare', 'CPU µs/op', 'vs bare (CPU)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-function flag(name: string): string | undefined {
+function flag(name: string): number | undefined {
   const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+  if (i < 0) return undefined;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} expects a positive number`);
+  return value;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const durationMs = flag('--duration-ms');
   const rounds = flag('--rounds');
   const results = await benchStores({
-    ...(durationMs ? { durationMs: Number(durationMs) } : {}),
-    ...(rounds ? { rounds: Number(rounds) } : {}),
+    ...(durationMs === undefined ? {} : { durationMs }),
+    ...(rounds === undefined ? {} : { rounds }),
   });
   console.log(process.argv.includes('--json') ? JSON.stringify(results, null, 2) : formatStoreBench(results));
 }
