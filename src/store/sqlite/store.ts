@@ -20,6 +20,8 @@ import { assertKnownOptions, positiveInt } from '../../util/options.js';
 import { toStoreError } from './errors.js';
 import { checkTableName, ensureSchema } from './schema.js';
 import { prepareStatements, type Row, type Statements } from './statements.js';
+import { sqliteTransaction } from './transaction.js';
+import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing), or `:memory:` for a private in-memory database. */
@@ -61,7 +63,7 @@ const DEFAULT_SWEEP_BATCH = 500;
  * The work is synchronous (better-sqlite3): each call blocks the event loop for the few
  * microseconds of its statement, and the returned promise is already settled.
  */
-export function sqliteStore(options: SqliteStoreOptions): Store {
+export function sqliteStore(options: SqliteStoreOptions): TransactionalStore<Database.Database> {
   if (options === undefined) throw new InvalidOptionError('sqliteStore.path', 'required');
   assertKnownOptions('sqliteStore', options, KNOWN_OPTIONS);
   const { path } = options;
@@ -95,7 +97,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
   }
 }
 
-class SqliteStore implements Store {
+class SqliteStore implements Store, TransactionalStore<Database.Database> {
   readonly name = 'sqlite';
   /** `begin` for a key that has a record: read, decide and write under one write lock. */
   private readonly beginLocked: (ref: KeyRef, fingerprint: string, leaseMs: number, ttlMs: number) => BeginResult;
@@ -244,6 +246,15 @@ class SqliteStore implements Store {
     } catch (error) {
       throw toStoreError(error);
     }
+  }
+
+  /** Transactional mode: `work` gets this store's Database inside `BEGIN IMMEDIATE` (see ./transaction.ts). */
+  transaction<T>(
+    request: TransactionRequest,
+    work: TransactionWork<Database.Database, T>,
+    encode: (value: T, attempt: number) => string,
+  ): Promise<TransactionResult<T>> {
+    return sqliteTransaction(this.db, this.sql, this.clock, request, work, encode);
   }
 
   async ping(): Promise<void> {
