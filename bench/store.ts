@@ -11,7 +11,7 @@
  * page cache, thermal) cancels out. CPU time per pair is reported too: waiting for a CPU does
  * not count in it, so it stays meaningful when the machine is loaded.
  *
- *   npx tsx bench/store.ts [--json] [--duration-ms 300] [--rounds 15]
+ *   npx tsx bench/store.ts [--json] [--duration-ms 300] [--rounds 15] [--outcome-bytes 200]
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +30,8 @@ export interface StoreBenchOptions {
   readonly rounds?: number;
   /** Warm-up run length per variant before the first round; default 300 ms. */
   readonly warmupMs?: number;
+  /** Size of the stored outcome; default 200 bytes (a small JSON response). */
+  readonly outcomeBytes?: number;
 }
 
 export interface StoreBenchResult {
@@ -49,11 +51,13 @@ export interface StoreBenchResult {
 
 const SCOPE = 'tenant-42 POST /v1/payments';
 const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
-const OUTCOME = JSON.stringify({
+const RESPONSE = JSON.stringify({
   status: 201,
   headers: { 'content-type': 'application/json' },
   body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
-}).padEnd(200, ' ');
+});
+/** A stored response of about `bytes` bytes. */
+const outcomeOf = (bytes: number) => (RESPONSE.length >= bytes ? RESPONSE : RESPONSE.padEnd(bytes, ' '));
 const LEASE_MS = 30_000;
 const TTL_MS = 86_400_000;
 
@@ -67,7 +71,7 @@ interface Measure {
 
 interface Variant {
   readonly name: string;
-  run(durationMs: number): Promise<Measure>;
+  run(durationMs: number, outcome: string): Promise<Measure>;
 }
 
 /**
@@ -96,14 +100,14 @@ async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function timeStore(store: Store, durationMs: number): Promise<Measure> {
+async function timeStore(store: Store, durationMs: number, outcome: string): Promise<Measure> {
   const opts = { leaseMs: LEASE_MS, ttlMs: TTL_MS };
   try {
     return await timeLoop(durationMs, async (i) => {
       const ref = { scope: SCOPE, key: `key-${i}` };
       const r = await store.begin(ref, FINGERPRINT, opts);
       if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
-      await store.commit(ref, r.token, OUTCOME, TTL_MS);
+      await store.commit(ref, r.token, outcome, TTL_MS);
     });
   } finally {
     await store.close();
@@ -113,7 +117,8 @@ async function timeStore(store: Store, durationMs: number): Promise<Measure> {
 function sqliteVariant(synchronous: Sync): Variant {
   return {
     name: `sqliteStore ${synchronous}`,
-    run: (durationMs) => inTempDir((dir) => timeStore(sqliteStore({ path: join(dir, 'bench.db'), synchronous }), durationMs)),
+    run: (durationMs, outcome) =>
+      inTempDir((dir) => timeStore(sqliteStore({ path: join(dir, 'bench.db'), synchronous }), durationMs, outcome)),
   };
 }
 
@@ -121,7 +126,7 @@ function sqliteVariant(synchronous: Sync): Variant {
 function bareVariant(synchronous: Sync): Variant {
   return {
     name: `bare better-sqlite3 ${synchronous}`,
-    run: (durationMs) =>
+    run: (durationMs, outcome) =>
       inTempDir(async (dir) => {
         const db = new Database(join(dir, 'bench.db'), { timeout: 5000 });
         try {
@@ -143,7 +148,7 @@ function bareVariant(synchronous: Sync): Variant {
             if (insert.run(SCOPE, key, FINGERPRINT, now, now + TTL_MS, token, now + LEASE_MS).changes !== 1) {
               throw new Error('bench: bare insert did nothing');
             }
-            if (update.run(OUTCOME, now, now + TTL_MS, SCOPE, key, token).changes !== 1) {
+            if (update.run(outcome, now, now + TTL_MS, SCOPE, key, token).changes !== 1) {
               throw new Error('bench: bare update did nothing');
             }
           });
@@ -156,7 +161,7 @@ function bareVariant(synchronous: Sync): Variant {
 
 function memoryVariant(): Variant {
   // Bounded as in production (default maxRecords): past it, fresh keys evict the oldest completed.
-  return { name: 'memoryStore', run: (durationMs) => timeStore(memoryStore(), durationMs) };
+  return { name: 'memoryStore', run: (durationMs, outcome) => timeStore(memoryStore(), durationMs, outcome) };
 }
 
 function median(values: readonly number[]): number {
@@ -172,6 +177,7 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Stor
   const durationMs = options.durationMs ?? 300;
   const rounds = options.rounds ?? 15;
   const warmupMs = options.warmupMs ?? 300;
+  const outcome = outcomeOf(options.outcomeBytes ?? 200);
   // Each store sits next to its bare loop, so their runs in a round are neighbours in time.
   const variants: Variant[] = [
     bareVariant('NORMAL'),
@@ -180,12 +186,12 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Stor
     sqliteVariant('FULL'),
     memoryVariant(),
   ];
-  for (const v of variants) await v.run(warmupMs);
+  for (const v of variants) await v.run(warmupMs, outcome);
   const measures = new Map<string, Measure[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     // Alternate the order each round so neither of a pair always runs first.
     const order = round % 2 ? [...variants].reverse() : variants;
-    for (const v of order) measures.get(v.name)!.push(await v.run(durationMs));
+    for (const v of order) measures.get(v.name)!.push(await v.run(durationMs, outcome));
   }
   const opsOf = (m: Measure) => (m.pairs * 1000) / m.ms;
   const cpuOf = (m: Measure) => m.cpuUs / m.pairs;
@@ -235,9 +241,11 @@ function flag(name: string): number | undefined {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const durationMs = flag('--duration-ms');
   const rounds = flag('--rounds');
+  const outcomeBytes = flag('--outcome-bytes');
   const results = await benchStores({
     ...(durationMs === undefined ? {} : { durationMs }),
     ...(rounds === undefined ? {} : { rounds }),
+    ...(outcomeBytes === undefined ? {} : { outcomeBytes }),
   });
   console.log(process.argv.includes('--json') ? JSON.stringify(results, null, 2) : formatStoreBench(results));
 }

@@ -130,13 +130,13 @@ describe('sqliteStore schema', () => {
     expect(await b.list({ scope: ref.scope })).toMatchObject({ records: [{ key: 'k1' }] });
   });
 
-  it('sweeps through the expiry index, then deletes by primary key (cost follows what it removes)', () => {
+  it('sweeps through the expiry index, then deletes by rowid (cost follows what it removes)', () => {
     const raw = track(new Database(path));
     ensureSchema(raw, 'oncekey_records');
     const sql = prepareStatements(raw, 'oncekey_records').sweepBatch.source;
     const plan = raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(0, 500).map((r) => (r as { detail: string }).detail);
     expect(plan).toContainEqual(expect.stringMatching(/USING (COVERING )?INDEX oncekey_records_expires_at \(expires_at<\?\)/));
-    expect(plan).toContainEqual(expect.stringMatching(/SEARCH oncekey_records USING PRIMARY KEY \(scope=\? AND key=\?\)/));
+    expect(plan).toContainEqual(expect.stringMatching(/SEARCH oncekey_records USING INTEGER PRIMARY KEY \(rowid=\?\)/));
     expect(plan.join('\n')).not.toMatch(/SCAN oncekey_records/);
   });
 });

@@ -83,8 +83,7 @@ export function prepareStatements(db: Database.Database, table: string): Stateme
      * proportional to what is removed, not to the table. Params: now, batchSize.
      */
     sweepBatch: db.prepare(
-      `DELETE FROM ${t} WHERE (scope, key) IN (
-         SELECT scope, key FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+      `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
     ),
     ping: db.prepare<unknown[], number>('SELECT 1').pluck(),
   };
