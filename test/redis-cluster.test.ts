@@ -12,6 +12,9 @@ import { startRedisCluster } from './helpers/redis-cluster.js';
 import type { RedisClusterHandle } from './helpers/redis-cluster.js';
 import { deleteKeysWithPrefix, uniquePrefix } from './helpers/redis-keys.js';
 
+
+// Generous: the suite is about semantics, and CI machines are busy (10 000 begins in flight).
+const TIMEOUT_MS = 30_000;
 describeRedis()('redis store on a 3-master cluster', () => {
   let cluster: RedisClusterHandle;
   let client: Cluster;
@@ -21,7 +24,7 @@ describeRedis()('redis store on a 3-master cluster', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
-    const { commandTimeout, maxRetriesPerRequest, enableAutoPipelining } = recommendedRedisOptions();
+    const { commandTimeout, maxRetriesPerRequest, enableAutoPipelining } = recommendedRedisOptions(TIMEOUT_MS);
     client = cluster.client({ enableAutoPipelining, redisOptions: { commandTimeout, maxRetriesPerRequest } });
   });
   afterAll(async () => {
@@ -32,7 +35,7 @@ describeRedis()('redis store on a 3-master cluster', () => {
   runStoreConformance('redis cluster', {
     create(clock) {
       const prefix = `${run}${n++}:`;
-      const store = redisStore({ client, clock, prefix });
+      const store = redisStore({ client, clock, prefix, commandTimeoutMs: TIMEOUT_MS });
       prefixes.set(store, prefix);
       return store;
     },
@@ -46,7 +49,7 @@ describeRedis()('redis store on a 3-master cluster', () => {
     it('spreads scopes over every master, and list and sweep reach all of them', async () => {
       const prefix = `${run}placement:`;
       let t = 1_700_000_000_000;
-      const store = redisStore({ client, prefix, clock: { now: () => t } });
+      const store = redisStore({ client, prefix, clock: { now: () => t }, commandTimeoutMs: TIMEOUT_MS });
       const scopes = Array.from({ length: 30 }, (_, i) => `tenant-${i}`);
       for (const scope of scopes) {
         for (const key of ['a', 'b']) {

@@ -7,6 +7,9 @@ import type { Store } from '../src/store/contract.js';
 import { REDIS_URL, describeRedis } from './helpers/services.js';
 import { deleteKeysWithPrefix, uniquePrefix } from './helpers/redis-keys.js';
 
+
+// Generous: the suite is about semantics, and CI machines are busy (10 000 begins in flight).
+const TIMEOUT_MS = 30_000;
 describeRedis()('redis store on one server', () => {
   let client: Redis;
   const prefixes = new WeakMap<Store, string>();
@@ -14,7 +17,7 @@ describeRedis()('redis store on one server', () => {
   let n = 0;
 
   beforeAll(() => {
-    client = new Redis(REDIS_URL!, recommendedRedisOptions());
+    client = new Redis(REDIS_URL!, recommendedRedisOptions(TIMEOUT_MS));
   });
   afterAll(async () => {
     await deleteKeysWithPrefix(client, run);
@@ -24,7 +27,7 @@ describeRedis()('redis store on one server', () => {
   runStoreConformance('redis', {
     create(clock) {
       const prefix = `${run}${n++}:`;
-      const store = redisStore({ client, clock, prefix });
+      const store = redisStore({ client, clock, prefix, commandTimeoutMs: TIMEOUT_MS });
       prefixes.set(store, prefix);
       return store;
     },
