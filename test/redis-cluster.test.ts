@@ -7,6 +7,7 @@ import type { Cluster } from 'ioredis';
 import { runStoreConformance } from '../src/testing/conformance.js';
 import { recommendedRedisOptions, redisStore } from '../src/store/redis/index.js';
 import type { Store } from '../src/store/contract.js';
+import { isStoreUnavailableError } from '../src/errors/store-unavailable.js';
 import { describeRedis } from './helpers/services.js';
 import { startRedisCluster } from './helpers/redis-cluster.js';
 import type { RedisClusterHandle } from './helpers/redis-cluster.js';
@@ -28,7 +29,7 @@ describeRedis()('redis store on a 3-master cluster', () => {
     client = cluster.client({ enableAutoPipelining, redisOptions: { commandTimeout, maxRetriesPerRequest } });
   });
   afterAll(async () => {
-    await client?.quit().catch(() => client.disconnect());
+    client?.disconnect(); // not quit(): the last test leaves a master dead
     await cluster?.destroy();
   });
 
@@ -71,6 +72,30 @@ describeRedis()('redis store on a 3-master cluster', () => {
       t += 5000;
       expect(await store.sweep({ batchSize: 7 })).toBe(60);
       expect(await deleteKeysWithPrefix(client, prefix), 'sweep left nothing behind').toBe(0);
+    });
+  });
+
+  describe('a master that dies (runs last: it breaks the cluster)', () => {
+    it('fails calls for its scopes with StoreUnavailableError instead of hanging', async () => {
+      const prefix = `${run}down:`;
+      const store = redisStore({ client, prefix, commandTimeoutMs: 1000 });
+      const scopes = Array.from({ length: 30 }, (_, i) => `tenant-${i}`);
+      for (const scope of scopes) {
+        const got = await store.begin({ scope, key: 'a' }, 'fp', { leaseMs: 1000, ttlMs: 60_000 });
+        if (got.kind !== 'acquired') throw new Error(got.kind);
+        await store.commit({ scope, key: 'a' }, got.token, `out-${scope}`, 60_000);
+      }
+      const victim = client.nodes('master')[0]!;
+      const [, names] = await victim.scan('0', 'MATCH', `${prefix}*:r:a`, 'COUNT', 10_000);
+      const victimScope = /\{([^}]*)\}/.exec(names[0]!)![1]!;
+      const server = cluster.nodes.find((n) => n.port === victim.options.port)!;
+      await server.kill('SIGKILL');
+
+      const error = await store.begin({ scope: victimScope, key: 'a' }, 'fp', { leaseMs: 1000, ttlMs: 60_000 }).then(
+        (value) => new Error(`begin succeeded: ${JSON.stringify(value)}`),
+        (e: unknown) => e,
+      );
+      expect(isStoreUnavailableError(error), String(error)).toBe(true);
     });
   });
 });
