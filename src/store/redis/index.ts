@@ -79,8 +79,11 @@ const KNOWN_OPTIONS = ['client', 'prefix', 'clock', 'commandTimeoutMs', 'newToke
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 const DEFAULT_SWEEP_BATCH = 500;
-/** Index entries one `list` call examines at most, so one script never blocks Redis for long. */
-const LIST_SCAN_FACTOR = 4;
+/**
+ * Index entries one `list` call examines at most (so one script never blocks Redis for long):
+ * enough to step over expired or other-state entries without many short pages.
+ */
+const listScan = (limit: number): number => Math.max(4 * limit, 1000);
 /** Index entries one `sweep` call examines at most. */
 const SWEEP_SCAN = 1000;
 /**
@@ -199,7 +202,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         scripts.list.run(
           client,
           [keys.index(opts.scope)],
-          [...time(), state, start, limit, limit * LIST_SCAN_FACTOR, keys.recordPrefix(opts.scope)],
+          [...time(), state, start, limit, listScan(limit), keys.recordPrefix(opts.scope)],
         ),
       );
       const [more, last, rows] = reply as [number, string, [string, unknown[]][]];
