@@ -16,6 +16,8 @@ import type { RedisOptions } from 'ioredis';
  *   `commandTimeout` rather than failing at once;
  * - reconnection backs off up to 1 s and never stops, so the client recovers by itself.
  * `redisStore({ client: url })` uses these; pass them to `new Redis(url, …)` for your own client.
+ * For a `Cluster`, pass them (without `retryStrategy` and `enableOfflineQueue`, which the cluster
+ * options take at top level) as `redisOptions`.
  */
 export function recommendedRedisOptions(commandTimeoutMs = DEFAULT_TIMEOUT_MS): RedisOptions {
   return {
