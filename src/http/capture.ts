@@ -1,11 +1,14 @@
 /**
  * Capturing a response body while it streams to the first caller.
  *
- * Chunks pass through as they come (server-sent events and large downloads keep streaming); a
- * copy is kept up to `limit` bytes. When the body ends, `settle` runs (it stores the outcome) and
- * only then does the caller's stream close, so a client that retries as soon as it has read the
- * response always finds the outcome stored. If the caller goes away mid-body, the rest is still
- * read (up to the limit) so the outcome can be stored for its retry.
+ * Chunks pass through as they come (server-sent events and downloads keep streaming) and a copy
+ * is kept. Up to `limit` bytes the body is read as fast as the handler produces it, whether or not
+ * the caller keeps up, so the outcome is settled even if the caller stalls or leaves without
+ * cancelling; past the limit, the outcome is settled at once (`too_large`) and the rest flows at
+ * the caller's pace.
+ *
+ * When the whole body fits, `settle` runs and only then does the caller's stream close, so a
+ * client that retries as soon as it has read the response always finds the outcome stored.
  */
 import { concatBytes } from './body.js';
 
@@ -16,9 +19,8 @@ export type CapturedBody =
 
 /**
  * `response` with a body that reports to `settle` exactly once. `settle` must not throw (errors
- * are its own to report); the stream closes or errors after it resolves. A response without a
- * body is returned as is, `settle` called at once and not awaited (there is no end to hold back).
- * The caller must read the body to its end or cancel it, or `settle` never runs.
+ * are its own to report). A response without a body is returned as is, with `settle` called at
+ * once and not awaited: there is no end to hold back.
  */
 export function captureResponse(
   response: Response,
@@ -30,53 +32,64 @@ export function captureResponse(
     return response;
   }
   const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let settled: Promise<void> | undefined;
-  const finish = (body: CapturedBody): Promise<void> => (settled ??= settle(body));
-  const keep = (chunk: Uint8Array): void => {
-    size += chunk.byteLength;
-    if (size <= limit) chunks.push(chunk);
-    else chunks.length = 0; // over the limit: nothing will be stored, stop holding memory
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let cancelled = false;
+  const forward = (chunk: Uint8Array): void => {
+    if (!cancelled) controller.enqueue(chunk);
   };
-  const ended = (): Promise<void> =>
-    finish(size <= limit ? { kind: 'complete', bytes: concatBytes(chunks, size) } : { kind: 'too_large', size });
 
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let next: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        next = await reader.read();
-      } catch (error) {
-        await finish({ kind: 'error', error });
-        controller.error(error);
-        return;
-      }
+  // Phase one: read eagerly up to the limit; resolves true when the limit was passed.
+  async function pump(): Promise<boolean> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const next = await reader.read();
       if (next.done) {
-        await ended();
-        controller.close();
-        return;
+        await settle({ kind: 'complete', bytes: concatBytes(chunks, size) });
+        return false;
       }
-      keep(next.value);
-      controller.enqueue(next.value);
+      size += next.value.byteLength;
+      forward(next.value);
+      if (size > limit) {
+        await settle({ kind: 'too_large', size });
+        return true;
+      }
+      chunks.push(next.value);
+    }
+  }
+
+  let phaseOne!: Promise<boolean>;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      phaseOne = pump().then(
+        (over) => {
+          if (!over && !cancelled) controller.close();
+          return over;
+        },
+        async (error: unknown) => {
+          await settle({ kind: 'error', error });
+          if (!cancelled) controller.error(error);
+          return false;
+        },
+      );
+    },
+    // Phase two (past the limit) goes at the caller's pace; until then the pump enqueues.
+    async pull(c) {
+      if (!(await phaseOne) || cancelled) return;
+      try {
+        const next = await reader.read();
+        if (next.done) c.close();
+        else c.enqueue(next.value);
+      } catch (error) {
+        c.error(error);
+      }
     },
     async cancel() {
-      // The caller left; the handler's effect is done, so keep its outcome for the retry.
-      try {
-        for (;;) {
-          const next = await reader.read();
-          if (next.done) break;
-          keep(next.value);
-          if (size > limit) {
-            await reader.cancel().catch(() => {});
-            break;
-          }
-        }
-        await ended();
-      } catch (error) {
-        await finish({ kind: 'error', error });
-      }
+      cancelled = true;
+      // Below the limit the pump keeps reading, so the outcome is still stored for the retry.
+      if (await phaseOne) await reader.cancel().catch(() => {});
     },
-  });
+  }, { highWaterMark: 0 });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -34,6 +34,7 @@ export function idempotency(options: IdempotencyOptions): ExpressMiddleware {
     void serveNode(middleware, req, res, {
       // Express catches the routes' errors and renders them into `res`, where they are captured.
       downstream: () => next(),
+      settles: false,
       failed: (error) => {
         if (res.destroyed) return; // the client left
         if (res.headersSent) res.destroy();

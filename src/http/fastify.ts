@@ -18,8 +18,9 @@
  * - `onSend` hands the route's reply (status, headers, payload — errors included) to the
  *   middleware as the handler's response, and sends what the middleware returns. A string or
  *   Buffer payload is sent once its outcome is stored; a stream keeps streaming.
- * - `onResponse`/`onRequestAbort` release the key of a request that ended without a reply
- *   (an aborted request, or a hijacked reply, which cannot be captured).
+ * - `onResponse` releases the key of a request whose response bypassed `onSend` (a hijacked
+ *   reply cannot be captured). A client that aborts does not release the key: the route may
+ *   still be working, and its reply is still stored when it comes.
  * The plugin is not encapsulated: registered at the root, it covers every route.
  */
 import { Readable } from 'node:stream';
@@ -118,11 +119,9 @@ export const idempotency: FastifyPluginCallback<IdempotencyOptions> = (fastify, 
     pending.answered = true;
     pending.reject(new Error('the request ended without a reply the middleware could capture'));
   };
+  // A finished response that never went through onSend (a hijacked reply) cannot be stored.
+  // An aborted request is not released: its route may still be working and will reply.
   fastify.addHook('onResponse', (request: WithPending, _reply, hookDone) => {
-    abandon(request);
-    hookDone();
-  });
-  fastify.addHook('onRequestAbort', (request: WithPending, hookDone) => {
     abandon(request);
     hookDone();
   });

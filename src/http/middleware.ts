@@ -94,6 +94,7 @@ async function protect(
   next: Next,
 ): Promise<Response> {
   let ran = false;
+  let bodyBroke = false;
   let produced: Response | undefined;
   let stored = false;
   // Resolved when a stored status's body starts streaming to the caller; the run ends later.
@@ -113,7 +114,10 @@ async function protect(
     });
     if (wrapped !== response) streaming.resolve((produced = wrapped));
     const result = await captured.promise;
-    if (result.kind === 'error') throw result.error; // a broken body is a failure: release
+    if (result.kind === 'error') {
+      bodyBroke = true;
+      throw result.error; // a broken body is a failure of the handler: release
+    }
     stored = true;
     if (result.kind === 'too_large') return toStoredValue({ kind: 'too_large', status: response.status, limit: config.maxResponseBody });
     return toStoredValue({
@@ -131,7 +135,7 @@ async function protect(
   void settled.then((outcome) => {
     runOver.resolve();
     if (!ran) return;
-    if (!outcome.ok && !(outcome.error instanceof ReleaseKey) && produced !== undefined) {
+    if (!outcome.ok && !(outcome.error instanceof ReleaseKey) && !bodyBroke && produced !== undefined) {
       // The handler answered but its outcome could not be stored (store down, lease lost): the
       // caller still gets the answer; the key frees itself when the lease runs out.
       config.onError(outcome.error, { during: 'commit', ref });

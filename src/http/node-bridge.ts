@@ -103,8 +103,10 @@ type WriteCallback = (error?: Error | null) => void;
 export interface NodeCapture {
   /** The handler's response, once it starts writing it; rejects if `res` closes first. */
   readonly response: Promise<Response>;
-  /** The handler failed before responding. */
+  /** The handler failed: before responding, the key is released; while streaming, the body breaks. */
   fail(error: unknown): void;
+  /** The handler's function returned (its response may still come later, from a callback). */
+  returned(): void;
   /** Give `res` its own methods back, to write the final response. */
   restore(): void;
 }
@@ -189,13 +191,29 @@ export function captureNodeResponse(res: ServerResponse): NodeCapture {
     if (callback) res.once('finish', () => callback());
     return res;
   };
+  // A client that leaves does not end the handler's work: its response is still captured and
+  // stored when it comes. Only a handler that returned without responding, on a connection that
+  // is gone, will never respond; then the key is released.
+  let handlerReturned = false;
+  let closed = false;
+  const abandonIfSilent = (): void => {
+    if (!started && handlerReturned && (closed || res.destroyed)) {
+      started = true;
+      rejectResponse(new Error('the handler returned without responding and the connection closed'));
+    }
+  };
   const onClose = (): void => {
-    if (!started) rejectResponse(new Error('the connection closed before the handler responded'));
+    closed = true;
+    abandonIfSilent();
   };
   res.once('close', onClose);
 
   return {
     response,
+    returned() {
+      handlerReturned = true;
+      abandonIfSilent();
+    },
     fail(error) {
       if (!started) {
         started = true;
@@ -288,8 +306,13 @@ function toHeaders(outgoing: OutgoingHttpHeaders): Headers {
 }
 
 export interface NodeFlow {
-  /** Run the application for this request; it writes to `res`. A rejection is a handler failure. */
+  /**
+   * Run the application for this request; it writes to `res`. A rejection is a handler failure.
+   * With `settles: true`, a resolved promise means the handler returned (node handlers); Express's
+   * `next()` says nothing about when the route is done, so there it is false.
+   */
   downstream(): unknown;
+  readonly settles: boolean;
   /**
    * The request could not be answered through the middleware: the handler failed before
    * responding, or the middleware itself failed. `res` has its own methods back.
@@ -313,7 +336,7 @@ export async function serveNode(
       // The body was put back into `req` (or parsed before us): the application reads it there.
       Promise.resolve()
         .then(() => flow.downstream())
-        .then(undefined, (error: unknown) => current.fail(error));
+        .then(() => flow.settles && current.returned(), (error: unknown) => current.fail(error));
       return current.response;
     });
   } catch (error) {

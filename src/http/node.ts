@@ -37,6 +37,7 @@ export function withIdempotency(
     }
     void serveNode(middleware, req, res, {
       downstream: () => handler(req, res),
+      settles: true,
       failed: (error) => fail(error, req, res),
     });
   };

@@ -44,6 +44,15 @@ export function requestFingerprinter(option: FingerprintOption | undefined, name
   if (typeof option === 'function') return async (request, body) => option(request, body);
   assertKnownOptions(name, option, ['method', 'path', 'query', 'body', 'ignoreFields', 'headers']);
   const parts = option ?? {};
+  for (const flag of ['method', 'path', 'query', 'body'] as const) {
+    if (parts[flag] !== undefined && typeof parts[flag] !== 'boolean') throw new InvalidOptionError(`${name}.${flag}`, 'expected a boolean');
+  }
+  for (const list of ['ignoreFields', 'headers'] as const) {
+    const value = parts[list];
+    if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) {
+      throw new InvalidOptionError(`${name}.${list}`, 'expected an array of strings');
+    }
+  }
   const ignore = (parts.ignoreFields ?? []).map((field, i) => {
     if (typeof field !== 'string' || field === '' || field.split('.').includes('')) {
       throw new InvalidOptionError(`${name}.ignoreFields[${i}]`, `expected a dotted field path such as 'meta.sentAt', got ${JSON.stringify(field)}`);

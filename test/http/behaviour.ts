@@ -97,7 +97,7 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
           }
           return reply;
         }
-        return { app, store, events, send };
+        return { app, store, events, send, server };
       }
 
       test('a retry gets the first response back, byte for byte, marked Idempotent-Replayed, without Set-Cookie', async () => {
@@ -162,6 +162,33 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
         const later = await send('/slow', { key: 'slow-1', body: '{}' });
         expect(later.headers.get('idempotent-replayed')).toBe('true');
         expect(later.body.equals(original.body)).toBe(true);
+        expect(app.total).toBe(1);
+      });
+
+      test('a client that gives up while the handler works causes no second execution: its retry gets the replay', async () => {
+        const { app, send, server } = await setup();
+        const controller = new AbortController();
+        const abandoned = request(`${server.url}/slow`, {
+          method: 'POST',
+          headers: { 'idempotency-key': 'gone-1', 'content-type': 'application/json' },
+          body: '{}',
+          dispatcher: agent,
+          signal: controller.signal,
+        }).then(() => 'answered', () => 'aborted');
+        await app.entered;
+        controller.abort();
+        expect(await abandoned).toBe('aborted');
+        // Give the server time to notice the disconnect first (the outcome must not depend on it).
+        await new Promise((r) => setTimeout(r, 50));
+        app.open();
+        let retry = await send('/slow', { key: 'gone-1', body: '{}' });
+        while (retry.status === 409) {
+          await new Promise((r) => setTimeout(r, 10));
+          retry = await send('/slow', { key: 'gone-1', body: '{}' });
+        }
+        expect(retry.status).toBe(201);
+        expect(retry.headers.get('idempotent-replayed')).toBe('true');
+        expect(JSON.parse(retry.body.toString())).toEqual({ order: 1, slow: true });
         expect(app.total).toBe(1);
       });
 
