@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^oncekey\/express$/, replacement: src('http/express.ts') },
       { find: /^oncekey\/fastify$/, replacement: src('http/fastify.ts') },
       { find: /^oncekey\/node$/, replacement: src('http/node.ts') },
+      { find: /^oncekey\/client$/, replacement: src('client/index.ts') },
     ],
   },
   test: {
