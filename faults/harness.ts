@@ -71,8 +71,7 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
   const problems: string[] = [];
   verdicts.forEach((verdict, i) => {
     const label = outcomes.length > 1 ? `${name}#${i + 1}` : name;
-    const entries = (outcomes[i]!.history ?? history).entries;
-    const line = `${formatCounts(label, SEED, verdict.counts)}${nemesis(entries)} ${((performance.now() - started) / 1000).toFixed(1)}s${i === 0 && violations.length > 0 ? ` violations=${violations.length}` : ''}`;
+    const line = `${formatCounts(label, SEED, verdict.counts)}${nemesis(history.entries)} ${((performance.now() - started) / 1000).toFixed(1)}s${i === 0 && violations.length > 0 ? ` violations=${violations.length}` : ''}`;
     process.stdout.write(`${line}\n`);
     record(line);
     for (const a of verdict.anomalies.filter((a) => a.kind !== 'incomplete').slice(0, 10)) problems.push(`${label}: ${a.kind} ${a.key}: ${a.detail}`);

@@ -36,6 +36,10 @@ export class Supervisor {
     this.#schedule = [...schedule];
   }
 
+  get port(): number {
+    return this.#port;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.#port}`;
   }
