@@ -6,10 +6,12 @@
  * table of the same layout, at the same concurrency.
  *
  * Variants run interleaved, round after round, each on a fresh table that is dropped after the
- * run (outside the measured time); we report the median of the rounds.
+ * run (outside the measured time). The store/bare ratio is the median of the per-round ratios,
+ * each taken between runs that were neighbours in time, so drift of a busy machine cancels out.
+ * This process's CPU per pair is reported too (the server's is not in it).
  *
  *   ONCEKEY_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/postgres.ts [--json]
- *     [--duration-ms 1000] [--rounds 5] [--concurrency 16]
+ *     [--duration-ms 500] [--rounds 9] [--concurrency 16]
  *
  * The URL defaults to ONCEKEY_TEST_POSTGRES_URL, then postgres://postgres@127.0.0.1:5432/test.
  * Everything is written in a schema `oncekey_bench_<random>`, dropped at the end.
@@ -22,9 +24,9 @@ import { postgresStore } from '../src/store/postgres/index.js';
 export interface PostgresBenchOptions {
   /** Server to measure; default ONCEKEY_BENCH_POSTGRES_URL, ONCEKEY_TEST_POSTGRES_URL, or the local test database. */
   readonly url?: string;
-  /** How long each measured run lasts; default 1000 ms. */
+  /** How long each measured run lasts; default 500 ms. */
   readonly durationMs?: number;
-  /** Measured rounds (every variant once per round); default 5. */
+  /** Measured rounds (every variant once per round); default 9. */
   readonly rounds?: number;
   /** Warm-up run length per variant before the first round; default 300 ms. */
   readonly warmupMs?: number;
@@ -39,7 +41,9 @@ export interface PostgresBenchResult {
   readonly opsPerSec: number;
   /** Every round's ops/s, in round order. */
   readonly runs: readonly number[];
-  /** For postgresStore: its median divided by the bare loop's median. */
+  /** Median CPU time (user + system) of this process per pair, in microseconds. */
+  readonly cpuUsPerOp: number;
+  /** For postgresStore: median over rounds of its ops/s divided by the bare loop's. */
   readonly ratioToBare?: number;
   readonly concurrency: number;
 }
@@ -56,24 +60,34 @@ const TTL_MS = 86_400_000;
 const BARE = 'bare pg INSERT ON CONFLICT + UPDATE';
 const STORE = 'postgresStore';
 
-interface Variant {
-  readonly name: string;
-  /** Runs pairs on fresh keys in `table` until `durationMs` passes; returns pairs done. */
-  run(table: string, durationMs: number): Promise<number>;
+interface Measure {
+  readonly pairs: number;
+  readonly ms: number;
+  readonly cpuUs: number;
 }
 
-/** `concurrency` loops, each doing one pair after another, until the deadline. */
-async function inFlight(concurrency: number, durationMs: number, pair: (key: string) => Promise<void>): Promise<number> {
-  const deadline = performance.now() + durationMs;
-  let done = 0;
+interface Variant {
+  readonly name: string;
+  /** Runs pairs on fresh keys in `table` until `durationMs` passes. */
+  run(table: string, durationMs: number): Promise<Measure>;
+}
+
+/** `concurrency` loops, each doing one pair after another, until the deadline; only the loop is timed. */
+async function inFlight(concurrency: number, durationMs: number, pair: (key: string) => Promise<void>): Promise<Measure> {
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const deadline = start + durationMs;
+  let pairs = 0;
   const loop = async (lane: number) => {
     for (let i = 0; performance.now() < deadline; i++) {
       await pair(`key-${lane}-${i}`);
-      done++;
+      pairs++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, lane) => loop(lane)));
-  return done;
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return { pairs, ms, cpuUs: cpu.user + cpu.system };
 }
 
 function storeVariant(pool: pg.Pool, schema: string, concurrency: number): Variant {
@@ -132,8 +146,8 @@ function median(values: readonly number[]): number {
 export async function benchPostgres(options: PostgresBenchOptions = {}): Promise<PostgresBenchResult[]> {
   const url = options.url ?? process.env.ONCEKEY_BENCH_POSTGRES_URL ?? process.env.ONCEKEY_TEST_POSTGRES_URL
     ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const durationMs = options.durationMs ?? 1000;
-  const rounds = options.rounds ?? 5;
+  const durationMs = options.durationMs ?? 500;
+  const rounds = options.rounds ?? 9;
   const warmupMs = options.warmupMs ?? 300;
   const concurrency = options.concurrency ?? 16;
   const schema = `oncekey_bench_${randomBytes(4).toString('hex')}`;
@@ -153,23 +167,26 @@ export async function benchPostgres(options: PostgresBenchOptions = {}): Promise
   try {
     const variants = [bareVariant(pool, schema, concurrency), storeVariant(pool, schema, concurrency)];
     for (const v of variants) await onFreshTable((table) => v.run(table, warmupMs));
-    const runs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    const measures = new Map<string, Measure[]>(variants.map((v) => [v.name, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternate the order each round so neither always runs first.
       const order = round % 2 ? [...variants].reverse() : variants;
-      for (const v of order) {
-        await onFreshTable(async (table) => {
-          const start = performance.now();
-          const done = await v.run(table, durationMs);
-          runs.get(v.name)!.push(Math.round((done * 1000) / (performance.now() - start)));
-        });
-      }
+      for (const v of order) measures.get(v.name)!.push(await onFreshTable((table) => v.run(table, durationMs)));
     }
-    const bare = median(runs.get(BARE)!);
+    const opsOf = (m: Measure) => (m.pairs * 1000) / m.ms;
+    const cpuOf = (m: Measure) => m.cpuUs / m.pairs;
+    const round3 = (x: number) => Math.round(x * 1000) / 1000;
+    const bare = measures.get(BARE)!;
     return variants.map((v) => {
-      const opsPerSec = median(runs.get(v.name)!);
-      const result: PostgresBenchResult = { name: v.name, opsPerSec, runs: runs.get(v.name)!, concurrency };
-      return v.name === STORE ? { ...result, ratioToBare: Math.round((opsPerSec / bare) * 1000) / 1000 } : result;
+      const mine = measures.get(v.name)!;
+      const result: PostgresBenchResult = {
+        name: v.name,
+        opsPerSec: Math.round(median(mine.map(opsOf))),
+        runs: mine.map((m) => Math.round(opsOf(m))),
+        cpuUsPerOp: round3(median(mine.map(cpuOf))),
+        concurrency,
+      };
+      return v.name === STORE ? { ...result, ratioToBare: round3(median(mine.map((m, i) => opsOf(m) / opsOf(bare[i]!)))) } : result;
     });
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
@@ -184,9 +201,10 @@ export function formatPostgresBench(results: readonly PostgresBenchResult[]): st
     String(r.concurrency),
     r.opsPerSec.toLocaleString('en-US'),
     r.ratioToBare === undefined ? '' : `${(r.ratioToBare * 100).toFixed(1)}%`,
+    r.cpuUsPerOp.toFixed(1),
     r.runs.join(' '),
   ]);
-  const header = ['begin+commit', 'in flight', 'ops/s (median)', 'vs bare', 'runs'];
+  const header = ['begin+commit', 'in flight', 'ops/s (median)', 'vs bare', 'client CPU µs/pair', 'runs'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');

@@ -138,6 +138,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
         max,
         connectionTimeoutMillis: connectionTimeoutMs,
         statement_timeout: this.statementTimeoutMs,
+        query_timeout: this.queryTimeoutMs,
         idle_in_transaction_session_timeout: Math.max(this.statementTimeoutMs * 2, 10_000),
         keepAlive: true,
         application_name: 'oncekey',
@@ -312,10 +313,15 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     );
   }
 
-  /** Every driver call goes through here: a deadline, and only Oncekey errors out. */
+  /**
+   * Every driver call goes through here: a deadline, and only Oncekey errors out. The pool the
+   * store created bounds every call itself (connectionTimeoutMillis, query_timeout), so only a
+   * pool passed in, whose settings we do not know, pays for a deadline timer of ours.
+   */
   private async guard<T>(operation: string, call: () => Promise<T>, deadlineMs = this.deadlineMs): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(this.name, `${operation}: the store is closed`);
     try {
+      if (this.ownsPool) return await call();
       return await withDeadline(call(), deadlineMs, () =>
         new StoreUnavailableError(this.name, `${operation}: no answer within ${deadlineMs} ms`));
     } catch (error) {
