@@ -10,7 +10,7 @@ import type { Scenario } from './harness.js';
 import { Ledger } from './ledger.js';
 import { type PgCluster, type RedisServer, pgDatabase, privatePg, privateRedis } from './servers.js';
 import { type Armed, Supervisor } from './supervisor.js';
-import { type Upstream, startUpstream } from './upstream.js';
+import { type Upstream, type UpstreamDefects, startUpstream } from './upstream.js';
 
 /** Private servers shared by the scenarios of one file; call `close` in afterAll. */
 export class Servers {
@@ -58,8 +58,8 @@ export function openLedger(s: Scenario, name = 'ledger.db'): Ledger {
   return ledger;
 }
 
-export async function upstream(s: Scenario, ledger: Ledger): Promise<Upstream> {
-  const up = await startUpstream(ledger, s.rand.fork('upstream'));
+export async function upstream(s: Scenario, ledger: Ledger, defects?: UpstreamDefects): Promise<Upstream> {
+  const up = await startUpstream(ledger, s.rand.fork('upstream'), 15, defects);
   s.defer(() => up.close());
   return up;
 }
@@ -67,8 +67,8 @@ export async function upstream(s: Scenario, ledger: Ledger): Promise<Upstream> {
 export type GatewayOptions = Omit<GatewayFixtureConfig, 'port'>;
 
 /** A supervised gateway fixture (see fixtures/gateway.ts), started. */
-export async function gateway(s: Scenario, label: string, config: GatewayOptions, schedule: readonly Armed[] = []): Promise<Supervisor> {
-  const sup = new Supervisor(s, label, 'gateway.ts', (port) => ({ ONCEKEY_FAULT_GATEWAY: JSON.stringify({ ...config, port }) }), schedule);
+export async function gateway(s: Scenario, label: string, config: GatewayOptions, schedule: readonly Armed[] = [], extraEnv: Record<string, string> = {}): Promise<Supervisor> {
+  const sup = new Supervisor(s, label, 'gateway.ts', (port) => ({ ...extraEnv, ONCEKEY_FAULT_GATEWAY: JSON.stringify({ ...config, port }) }), schedule);
   await sup.start();
   return sup;
 }

@@ -13,7 +13,15 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(ledger: Ledger, rand: Random, maxDelayMs = 15): Promise<Upstream> {
+/** Deliberate defects for the self-check: acknowledge without an effect, or add an unrequested one. */
+export interface UpstreamDefects {
+  /** Chance of answering 201 with an effect id that was never written. */
+  readonly ackWithoutEffect?: number;
+  /** Chance of also writing an effect for a key nobody requested. */
+  readonly phantomEffect?: number;
+}
+
+export async function startUpstream(ledger: Ledger, rand: Random, maxDelayMs = 15, defects: UpstreamDefects = {}): Promise<Upstream> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -28,7 +36,8 @@ export async function startUpstream(ledger: Ledger, rand: Random, maxDelayMs = 1
         res.writeHead(400).end();
         return;
       }
-      const effect = ledger.effect(key, 'upstream');
+      const effect = rand.chance(defects.ackWithoutEffect ?? 0) ? `never-written-${rand.next()}` : ledger.effect(key, 'upstream');
+      if (rand.chance(defects.phantomEffect ?? 0)) ledger.effect(`${key}-phantom`, 'upstream');
       const reply = (): void => {
         if (!res.destroyed) res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ key, effect }));
       };
