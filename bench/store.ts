@@ -3,7 +3,7 @@
  * ~200-byte outcome, for memoryStore and sqliteStore (synchronous NORMAL and FULL), beside a bare
  * better-sqlite3 loop doing the least SQL that job needs — an insert-if-absent and a fenced update,
  * prepared once, on the same table in the same kind of file (WAL, same `synchronous`) — measured
- * in the same run.
+ * in the same run; memoryStore sits beside a bare Map doing the same insert-if-absent and update.
  *
  * Variants run interleaved, round after round, each on a fresh temporary file; only the loop is
  * timed (opening and closing are not). The store/bare ratio is the median of the per-round ratios,
@@ -43,7 +43,7 @@ export interface StoreBenchResult {
   readonly runs: readonly number[];
   /** Median CPU time (user + system) of this process per pair, in microseconds. */
   readonly cpuUsPerOp: number;
-  /** For sqliteStore: median over rounds of its ops/s divided by the bare loop's (same `synchronous`). */
+  /** For sqliteStore (and memoryStore): median over rounds of its ops/s divided by the bare loop's (same `synchronous`; a bare Map). */
   readonly ratioToBare?: number;
   /** For sqliteStore: median over rounds of the bare loop's CPU per pair divided by the store's. */
   readonly cpuRatioToBare?: number;
@@ -159,6 +159,31 @@ function bareVariant(synchronous: Sync): Variant {
   };
 }
 
+/**
+ * The reference for memoryStore: a plain Map doing an insert-if-absent and a fenced update, no
+ * promises, no bound, no expiry index — the least an in-memory record of the same job costs.
+ */
+function bareMapVariant(): Variant {
+  return {
+    name: 'bare Map',
+    run: async (durationMs, outcome) => {
+      const records = new Map<string, { state: string; token: string | undefined; outcome: string | undefined; expiresAt: number }>();
+      const token = '00000000-0000-4000-8000-000000000000';
+      return timeLoop(durationMs, (i) => {
+        const key = `${SCOPE}\u0000key-${i}`;
+        const now = Date.now();
+        if (records.has(key)) throw new Error('bench: bare Map key exists');
+        records.set(key, { state: 'in_progress', token, outcome: undefined, expiresAt: now + TTL_MS });
+        const record = records.get(key);
+        if (record?.token !== token) throw new Error('bench: bare Map update did nothing');
+        record.state = 'completed';
+        record.outcome = outcome;
+        record.token = undefined;
+      });
+    },
+  };
+}
+
 function memoryVariant(): Variant {
   // Bounded as in production (default maxRecords): past it, fresh keys evict the oldest completed.
   return { name: 'memoryStore', run: (durationMs, outcome) => timeStore(memoryStore(), durationMs, outcome) };
@@ -184,6 +209,7 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Stor
     sqliteVariant('NORMAL'),
     bareVariant('FULL'),
     sqliteVariant('FULL'),
+    bareMapVariant(),
     memoryVariant(),
   ];
   for (const v of variants) await v.run(warmupMs, outcome);
@@ -204,8 +230,9 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Stor
       cpuUsPerOp: round3(median(mine.map(cpuOf))),
     };
     const sync = /^sqliteStore (NORMAL|FULL)$/.exec(v.name)?.[1];
-    if (!sync) return result;
-    const bare = measures.get(`bare better-sqlite3 ${sync}`)!;
+    const bareName = sync ? `bare better-sqlite3 ${sync}` : v.name === 'memoryStore' ? 'bare Map' : undefined;
+    if (!bareName) return result;
+    const bare = measures.get(bareName)!;
     return {
       ...result,
       ratioToBare: round3(median(mine.map((m, i) => opsOf(m) / opsOf(bare[i]!)))),
