@@ -55,9 +55,11 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
     violation: (detail) => violations.push(detail),
   };
   let outcomes: Outcome[];
+  let completed = false;
   try {
     const result = await body(scenario);
     outcomes = Array.isArray(result) ? result : [result];
+    completed = true;
   } finally {
     for (const teardown of teardowns.reverse()) {
       try {
@@ -66,6 +68,7 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
         process.stderr.write(`[faults] ${name}: teardown failed: ${String(error)}\n`);
       }
     }
+    if (!completed) process.stderr.write(`[faults] ${name}: failed; its files (ledger, store) are kept in ${dir}\n`);
   }
   const verdicts = outcomes.map((o) => check({ ...o, history: (o.history ?? history).entries }));
   const problems: string[] = [];
@@ -79,7 +82,8 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
   });
   for (const v of violations.slice(0, 10)) problems.push(`${name}: ${v}`);
   if (violations.length > 0 && verdicts.every((v) => v.valid)) keep(name, history.entries, verdicts[0]!);
-  rmSync(dir, { recursive: true, force: true });
+  if (problems.length > 0) process.stderr.write(`[faults] ${name}: its files (ledger, store) are kept in ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
   if (problems.length > 0) {
     throw new Error(`${name} (replay: npm run test:faults -- --seed ${SEED} --only ${name}):\n  ${problems.join('\n  ')}`);
   }

@@ -24,6 +24,7 @@ export class Supervisor {
   #port = 0;
   #current: Fixture | undefined;
   #currentArmed = false;
+  #startError = '';
   #stopped = false;
   #loop: Promise<void> | undefined;
   crashes = 0;
@@ -57,10 +58,18 @@ export class Supervisor {
     const started = new Promise<void>((resolve) => (first = resolve));
     this.#loop = this.#run(first);
     await Promise.race([started, this.#loop]);
+    if (this.#current === undefined) throw new Error(`${this.#label} did not start: ${this.#startError}`);
   }
 
   async #run(started: () => void): Promise<void> {
-    while (!this.#stopped) {
+    // Bounded: the schedule's crashes, plus a few unexpected ones (each already a violation).
+    const maxStarts = this.#schedule.length + 4;
+    for (let starts = 0; !this.#stopped; starts++) {
+      if (starts >= maxStarts) {
+        this.#scenario.violation(`${this.#label} crashed ${this.crashes} times; not restarted again`);
+        started();
+        return;
+      }
       const armed = this.#schedule.shift();
       const env = {
         ...this.#env(this.#port),
@@ -70,8 +79,10 @@ export class Supervisor {
       try {
         fixture = await startWithRetry(this.#script, env);
       } catch (error) {
-        if (this.#stopped) return;
-        throw error;
+        this.#startError = String(error).slice(0, 2000);
+        if (!this.#stopped) this.#scenario.violation(`${this.#label} could not be (re)started: ${this.#startError}`);
+        started();
+        return;
       }
       this.#current = fixture;
       this.#currentArmed = armed !== undefined;

@@ -125,7 +125,8 @@ for (const kind of ['postgres', 'redis'] as const satisfies readonly StoreKind[]
         const up = await upstream(s, ledger);
         const store = await servers.store(s, kind);
         const skew = s.rand.int(60_000, 600_000);
-        const base = { store, upstream: up.url, ledger: ledger.path, leaseMs: 2000, ttlMs: 3_600_000, storeTimeoutMs: 3000 };
+        // A lease far shorter than the skew, far longer than any request here.
+        const base = { store, upstream: up.url, ledger: ledger.path, leaseMs: 10_000, ttlMs: 3_600_000, storeTimeoutMs: 3000 };
         const ahead = await gateway(s, 'gateway-ahead', { ...base, clockOffsetMs: skew });
         const behind = await gateway(s, 'gateway-behind', { ...base, clockOffsetMs: -skew });
         s.history.nemesis('clock-skew', `gateways ${2 * skew} ms apart`);
