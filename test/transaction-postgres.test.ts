@@ -27,7 +27,7 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
 
   beforeAll(async () => {
     bed = pgTestBed(POSTGRES_URL!);
-    store = await bed.create({ maxConnections: 12, connectionTimeoutMs: 30_000 });
+    store = await bed.create({ maxConnections: 8, connectionTimeoutMs: 30_000 });
     oncekey = new Oncekey({ store, ttl: '1h', lease: '30s', wait: { timeout: '30s' } });
   });
   afterAll(async () => {

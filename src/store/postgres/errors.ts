@@ -2,7 +2,7 @@ import { OncekeyError } from '../../errors/oncekey-error.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.js';
 
 /** SQLSTATEs that say "the schema is not there": the table was never migrated. */
-const NOT_MIGRATED = new Set(['42P01', '3F000', '42703']);
+const NOT_MIGRATED = new Set(['42P01', '3F000', '42703', '42883']);
 
 /**
  * Turn anything the driver throws into an Oncekey error. Connection failures, timeouts, server

@@ -76,11 +76,6 @@ const KNOWN = [
   'maxConnections',
 ] as const;
 
-// Two concurrent begins on a new key make the loser's read miss the winner's row (see sql.ts);
-// one more run settles it. More than a handful of reruns means the row keeps changing
-// under us faster than we can read it: report that instead of spinning.
-const MAX_BEGIN_RUNS = 16;
-
 interface BeginRow extends Omit<KeyRow, 'scope' | 'key' | 'created_at' | 'fingerprint' | 'token'> {
   acquired: boolean;
   same_fingerprint: boolean;
@@ -176,26 +171,17 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
     const fingerprintBytes = utf8(fingerprint);
     if (!fingerprintBytes) throw new UnsupportedInputError('fingerprint', 'contains a lone surrogate (not well-formed UTF-16)');
-    for (let run = 0; run < MAX_BEGIN_RUNS; run++) {
-      const token = randomUUID();
-      const { rows } = await this.query<BeginRow>('begin', [
-        this.now(), ref.scope, ref.key, fingerprintBytes, token, leaseMs, ttlMs,
-      ]);
-      const row = rows[0];
-      if (row?.acquired) {
-        return {
-          kind: 'acquired',
-          token,
-          attempt: row.attempt,
-          recovered: row.attempt > 1,
-          leaseUntil: ms(row.lease_until!),
-        };
-      }
-      const answer = row && judge(row);
-      if (answer) return answer;
-      // Our snapshot predates the row the upsert found: run again with a fresh snapshot.
+    const token = randomUUID();
+    const { rows } = await this.query<BeginRow>('begin', [
+      this.now(), ref.scope, ref.key, fingerprintBytes, token, leaseMs, ttlMs,
+    ]);
+    const row = rows[0];
+    if (row?.acquired) {
+      return { kind: 'acquired', token, attempt: row.attempt, recovered: row.attempt > 1, leaseUntil: ms(row.lease_until!) };
     }
-    throw new StoreUnavailableError(this.name, `begin on ${ref.scope}/${ref.key} did not settle after ${MAX_BEGIN_RUNS} runs`);
+    const answer = row && judge(row);
+    if (!answer) throw new StoreUnavailableError(this.name, `begin on ${ref.scope}/${ref.key}: unexpected answer ${JSON.stringify(row)}`);
+    return answer;
   }
 
   async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
@@ -330,7 +316,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   }
 }
 
-/** The answer a begin that did not write gives, or undefined when its read was stale. */
+/** The answer of a begin that did not acquire (the row is live and not ours to take). */
 function judge(row: BeginRow): BeginResult | undefined {
   const now = ms(row.now);
   if (ms(row.expires_at) <= now) return undefined;

@@ -37,45 +37,10 @@ const TAKE = `(${EXPIRED} OR ${TAKEOVER})`;
 export function statements(schema: string, table: string): Statements {
   const t = `${quote(schema)}.${quote(table)}`;
   return {
-    /*
-     * $2 scope, $3 key, $4 fingerprint (UTF-8 bytes), $5 token, $6 leaseMs, $7 ttlMs.
-     * `cur` reads the row; when it is live and not ours to take (completed, a live lease, or
-     * another fingerprint) that read is the answer and nothing is written or locked, so replays
-     * and in-progress polls cost a read. Otherwise the upsert inserts an absent key, or takes
-     * over a row that is expired (absent for every purpose) or whose lease expired with the same
-     * fingerprint. ON CONFLICT locks and judges the newest row version, so two concurrent begins
-     * can never both acquire. When neither branch returns a row, a transaction that committed
-     * after our snapshot created or changed the row: the caller runs the statement again.
-     */
-    begin: `WITH ${NOW},
-cur AS MATERIALIZED (
-  SELECT r.state, r.fingerprint = $4::bytea AS same_fingerprint, r.attempt, r.expires_at, r.lease_until,
-         r.outcome, r.completed_at
-  FROM ${t} r, n
-  WHERE r.scope = $2 AND r.key = $3 AND r.expires_at > n.now
-    AND (r.fingerprint <> $4::bytea OR r.state = 'completed' OR r.lease_until > n.now)
-),
-up AS (
-  INSERT INTO ${t} AS r (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
-  SELECT $2, $3, 'in_progress', $4::bytea, 1, n.now, n.now + $7::bigint, $5, n.now + $6::bigint
-  FROM n WHERE NOT EXISTS (SELECT 1 FROM cur)
-  ON CONFLICT (scope, key) DO UPDATE SET
-    state = 'in_progress',
-    fingerprint = excluded.fingerprint,
-    attempt = CASE WHEN r.expires_at <= excluded.created_at THEN 1 ELSE r.attempt + 1 END,
-    created_at = CASE WHEN r.expires_at <= excluded.created_at THEN excluded.created_at ELSE r.created_at END,
-    expires_at = excluded.expires_at,
-    token = excluded.token,
-    lease_until = excluded.lease_until,
-    outcome = NULL,
-    completed_at = NULL
-  WHERE r.expires_at <= excluded.created_at
-     OR (r.state = 'in_progress' AND r.lease_until <= excluded.created_at AND r.fingerprint = excluded.fingerprint)
-  RETURNING r.state, true AS same_fingerprint, r.attempt, r.expires_at, r.lease_until, r.outcome, r.completed_at
-)
-SELECT true AS acquired, up.*, n.now FROM up, n
-UNION ALL
-SELECT false, cur.*, n.now FROM cur, n`,
+    // $2 scope, $3 key, $4 fingerprint (UTF-8 bytes), $5 token, $6 leaseMs, $7 ttlMs. The logic
+    // lives in the `<table>_begin` function that migrate() creates (see migrate.ts for why).
+    begin: `SELECT acquired, state, same_fingerprint, attempt, expires_at, lease_until, outcome, completed_at, now
+FROM ${quote(schema)}.${quote(`${table}_begin`)}($1::bigint, $2, $3, $4::bytea, $5, $6::bigint, $7::bigint)`,
 
     // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs
     commit: `WITH ${NOW}
