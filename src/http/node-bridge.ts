@@ -100,19 +100,38 @@ function restorableBody(req: IncomingMessage): ReadableStream<Uint8Array> {
 
 type WriteCallback = (error?: Error | null) => void;
 
+/** Writing to the real `res`, past the capture. */
+export interface NodeIo {
+  /** Whether the head really went out (the capture reports the handler's view to it). */
+  headSent(): boolean;
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+}
+
 export interface NodeCapture {
-  /** The handler's response, once it starts writing it; rejects if `res` closes first. */
+  /** The handler's response, once it starts writing it. */
   readonly response: Promise<Response>;
+  /** Writes the final response past the interception; the handler keeps writing into the capture. */
+  readonly io: NodeIo;
   /** The handler failed: before responding, the key is released; while streaming, the body breaks. */
   fail(error: unknown): void;
   /** The handler's function returned (its response may still come later, from a callback). */
   returned(): void;
-  /** Give `res` its own methods back, to write the final response. */
+  /** Give `res` its own methods back, for the framework to answer when the middleware failed. */
   restore(): void;
 }
 
+export interface CaptureOptions {
+  /**
+   * True when `returned()` will be called (node handlers): a connection that closes mid-response
+   * then waits for the handler to return before the body counts as broken. Express's `next()`
+   * says nothing about when a route is done, so there the body breaks at once.
+   */
+  readonly waitsForReturn: boolean;
+}
+
 /** Intercept what a node handler writes to `res` and turn it into a web Response. */
-export function captureNodeResponse(res: ServerResponse): NodeCapture {
+export function captureNodeResponse(res: ServerResponse, options: CaptureOptions): NodeCapture {
   const names = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
   // Another middleware (compression, say) may have patched these as own properties already.
   const original = names.map((name) => ({ name, own: Object.hasOwn(res, name), value: res[name] }));
@@ -160,6 +179,9 @@ export function captureNodeResponse(res: ServerResponse): NodeCapture {
     typeof a === 'function' ? { callback: a as WriteCallback } : { encoding: a as BufferEncoding, callback: b as WriteCallback | undefined };
 
   const patched = res as unknown as Record<string, unknown>;
+  // Frameworks check headersSent (Express's error handler destroys the socket instead of writing
+  // a second response once a body started): report what the handler did, not what reached the wire.
+  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => started });
   patched.writeHead = function writeHead(status: number, reason?: unknown, headers?: unknown) {
     if (typeof reason !== 'string') [headers, reason] = [reason, undefined];
     res.statusCode = status;
@@ -191,28 +213,55 @@ export function captureNodeResponse(res: ServerResponse): NodeCapture {
     if (callback) res.once('finish', () => callback());
     return res;
   };
-  // A client that leaves does not end the handler's work: its response is still captured and
-  // stored when it comes. Only a handler that returned without responding, on a connection that
-  // is gone, will never respond; then the key is released.
+  // A client that leaves does not end the handler's work: a response it has not started is
+  // still captured and stored when it comes. A handler that returned without responding, on a
+  // connection that is gone, never will: that releases the key. A response cut off mid-body
+  // (the client left, or Express destroyed the socket after a route error) is broken: also a
+  // release, once the handler can no longer finish it.
   let handlerReturned = false;
   let closed = false;
-  const abandonIfSilent = (): void => {
-    if (!started && handlerReturned && (closed || res.destroyed)) {
+  const settleIfAbandoned = (): void => {
+    if (!(closed || res.destroyed)) return;
+    if (!started && handlerReturned) {
       started = true;
       rejectResponse(new Error('the handler returned without responding and the connection closed'));
+    } else if (started && !ended && (handlerReturned || !options.waitsForReturn)) {
+      ended = true;
+      controller!.error(new Error('the connection closed before the handler finished its response'));
     }
   };
   const onClose = (): void => {
     closed = true;
-    abandonIfSilent();
+    settleIfAbandoned();
   };
   res.once('close', onClose);
 
+  type Method = (this: ServerResponse, arg?: unknown) => unknown;
+  const real = (name: (typeof names)[number]): Method => original.find((o) => o.name === name)!.value as Method;
+  const [realWriteHead, realWrite, realEnd] = [real('writeHead'), real('write'), real('end')];
+  let headWritten = false;
+  // Node's write/end would send the head through the patched writeHead: send it for real first.
+  const head = (): void => {
+    if (headWritten) return;
+    headWritten = true;
+    realWriteHead.call(res, res.statusCode);
+  };
   return {
     response,
+    io: {
+      headSent: () => headWritten,
+      write: (chunk) => {
+        head();
+        return realWrite.call(res, chunk) as boolean;
+      },
+      end: () => {
+        head();
+        realEnd.call(res);
+      },
+    },
     returned() {
       handlerReturned = true;
-      abandonIfSilent();
+      settleIfAbandoned();
     },
     fail(error) {
       if (!started) {
@@ -225,6 +274,7 @@ export function captureNodeResponse(res: ServerResponse): NodeCapture {
     },
     restore() {
       res.off('close', onClose);
+      delete patched.headersSent;
       for (const { name, own, value } of original) {
         if (own) patched[name] = value;
         else delete patched[name];
@@ -233,9 +283,15 @@ export function captureNodeResponse(res: ServerResponse): NodeCapture {
   };
 }
 
+const directIo = (res: ServerResponse): NodeIo => ({
+  headSent: () => res.headersSent,
+  write: (chunk) => res.write(chunk),
+  end: () => void res.end(),
+});
+
 /** Write `response` to `res`: status, headers, then the body with backpressure. */
-export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
-  if (res.headersSent) {
+export async function sendWebResponse(res: ServerResponse, response: Response, io: NodeIo = directIo(res)): Promise<void> {
+  if (io.headSent()) {
     // Should not happen (the capture holds the head back); never write a second head.
     res.destroy(new Error('oncekey: the response head was already sent'));
     return;
@@ -247,7 +303,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
     else res.setHeader(name, response.headers.get(name)!);
   }
   if (response.body === null) {
-    res.end();
+    io.end();
     return;
   }
   const reader = response.body.getReader();
@@ -262,9 +318,9 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
       const { done, value } = await reader.read();
       if (done) break;
       if (res.destroyed) return;
-      if (!res.write(value)) await drained(res);
+      if (!io.write(value)) await drained(res);
     }
-    res.end();
+    io.end();
   } catch (error) {
     // A broken body must not look complete to the client.
     res.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -332,7 +388,7 @@ export async function serveNode(
   let response: Response;
   try {
     response = await middleware(toWebRequest(req, body), () => {
-      const current = (capture = captureNodeResponse(res));
+      const current = (capture = captureNodeResponse(res, { waitsForReturn: flow.settles }));
       // The body was put back into `req` (or parsed before us): the application reads it there.
       Promise.resolve()
         .then(() => flow.downstream())
@@ -344,6 +400,6 @@ export async function serveNode(
     flow.failed(error);
     return;
   }
-  capture?.restore();
-  await sendWebResponse(res, response);
+  // The handler may still be writing its body into the capture: the interception stays.
+  await sendWebResponse(res, response, capture?.io);
 }

@@ -25,6 +25,9 @@ export interface HandlerReply {
 
 export type TestHandler = (input: HandlerInput) => Promise<HandlerReply>;
 
+/** One turn of the event loop: lets I/O and the middleware run between two chunks of a body. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const json = (value: unknown): Uint8Array => text(JSON.stringify(value));
 

@@ -39,7 +39,12 @@ interface Reply {
 
 const PROBLEM = 'https://oncekey.dev/problems/';
 
-export function runHttpBehaviour(name: string, startServer: StartServer): void {
+export interface BehaviourOptions {
+  /** Which stores to run on; default both. */
+  readonly stores?: readonly ('memoryStore' | 'sqliteStore')[];
+}
+
+export function runHttpBehaviour(name: string, startServer: StartServer, options: BehaviourOptions = {}): void {
   const dir = mkdtempSync(join(tmpdir(), 'oncekey-http-'));
   let dbs = 0;
   const stores: { name: string; make: () => Store }[] = [
@@ -48,7 +53,7 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
   ];
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const kind of stores) {
+  for (const kind of stores.filter((s) => options.stores?.includes(s.name as 'memoryStore') ?? true)) {
     describe(`${name} on ${kind.name}`, () => {
       let agent: Agent;
       const cleanups: (() => Promise<void> | void)[] = [];
@@ -193,10 +198,17 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
       });
 
       test("with onInProgress: 'wait', a duplicate waits for the first response and gets its replay", async () => {
-        const { app, send } = await setup({ onInProgress: 'wait', waitTimeout: '20s' });
+        let waiting!: () => void;
+        const duplicateWaits = new Promise<void>((resolve) => (waiting = resolve));
+        const { app, send } = await setup({
+          onInProgress: 'wait',
+          waitTimeout: '20s',
+          hooks: { onInProgress: (event) => event.action === 'wait' && waiting() },
+        });
         const first = send('/slow', { key: 'wait-1', body: '{}' });
         await app.entered;
         const duplicate = send('/slow', { key: 'wait-1', body: '{}' });
+        await duplicateWaits;
         app.open();
         const [a, b] = await Promise.all([first, duplicate]);
         expect(app.total).toBe(1);

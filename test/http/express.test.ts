@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { idempotency } from '../../src/http/express.js';
 import { type ServerSetup, runHttpBehaviour } from './behaviour.js';
 import { listen } from './listen.js';
+import { nextTurn } from './app.js';
 
 function app({ handler, options }: ServerSetup, parserFirst: boolean): express.Express {
   const app = express();
@@ -21,7 +22,10 @@ function app({ handler, options }: ServerSetup, parserFirst: boolean): express.E
     res.status(reply.status);
     for (const [name, value] of reply.headers) res.append(name, value);
     if (reply.chunks) {
-      for (const chunk of reply.chunks) res.write(chunk);
+      for (const chunk of reply.chunks) {
+        res.write(chunk);
+        await nextTurn(); // really streaming: the middleware has answered before the last chunk
+      }
       res.end();
     } else {
       res.send(Buffer.from(reply.body ?? new Uint8Array(0)));
@@ -35,4 +39,7 @@ function app({ handler, options }: ServerSetup, parserFirst: boolean): express.E
 }
 
 runHttpBehaviour('oncekey/express (mounted before the body parser)', async (setup) => listen(createServer(app(setup, false))));
-runHttpBehaviour('oncekey/express (mounted after the body parser)', async (setup) => listen(createServer(app(setup, true))));
+// The store makes no difference to where the body comes from: one store is enough here.
+runHttpBehaviour('oncekey/express (mounted after the body parser)', async (setup) => listen(createServer(app(setup, true))), {
+  stores: ['memoryStore'],
+});

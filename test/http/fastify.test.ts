@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import { Readable } from 'node:stream';
 import { idempotency } from '../../src/http/fastify.js';
 import { runHttpBehaviour } from './behaviour.js';
+import { nextTurn } from './app.js';
 
 runHttpBehaviour('oncekey/fastify', async ({ handler, options }) => {
   const app = Fastify({ bodyLimit: 10 * 1024 * 1024 });
@@ -19,7 +20,14 @@ runHttpBehaviour('oncekey/fastify', async ({ handler, options }) => {
     if (result.throws) throw new Error('handler failed');
     reply.code(result.status);
     for (const [name, value] of result.headers) reply.header(name, value);
-    return reply.send(result.chunks ? Readable.from(result.chunks.map((c) => Buffer.from(c))) : Buffer.from(result.body ?? new Uint8Array(0)));
+    const chunks = result.chunks;
+    if (chunks === undefined) return reply.send(Buffer.from(result.body ?? new Uint8Array(0)));
+    return reply.send(Readable.from((async function* () {
+      for (const chunk of chunks) {
+        yield Buffer.from(chunk);
+        await nextTurn(); // really streaming
+      }
+    })(), { objectMode: false }));
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: address, close: () => app.close() };

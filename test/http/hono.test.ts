@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { idempotency } from '../../src/http/hono.js';
 import { runHttpBehaviour } from './behaviour.js';
 import { listen } from './listen.js';
+import { nextTurn } from './app.js';
 
 runHttpBehaviour('oncekey/hono', async ({ handler, options }) => {
   const app = new Hono();
@@ -19,11 +20,14 @@ runHttpBehaviour('oncekey/hono', async ({ handler, options }) => {
     if (reply.throws) throw new Error('handler failed'); // Hono's onError answers 500
     const headers = new Headers();
     for (const [name, value] of reply.headers) headers.append(name, value);
-    const body = reply.chunks
+    const chunks = reply.chunks ? [...reply.chunks] : undefined;
+    const body = chunks
       ? new ReadableStream<Uint8Array>({
-          start(controller) {
-            for (const chunk of reply.chunks!) controller.enqueue(chunk);
-            controller.close();
+          async pull(controller) {
+            const chunk = chunks.shift();
+            if (chunk === undefined) return controller.close();
+            controller.enqueue(chunk);
+            await nextTurn(); // really streaming
           },
         })
       : reply.body;

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { withIdempotency } from '../../src/http/node.js';
 import { runHttpBehaviour } from './behaviour.js';
 import { listen } from './listen.js';
+import { nextTurn } from './app.js';
 
 runHttpBehaviour('oncekey/node', async ({ handler, options }) => {
   const server = createServer(withIdempotency(async (req, res) => {
@@ -16,7 +17,10 @@ runHttpBehaviour('oncekey/node', async ({ handler, options }) => {
     if (reply.throws) throw new Error('handler failed');
     res.writeHead(reply.status, reply.headers.flat());
     if (reply.chunks) {
-      for (const chunk of reply.chunks) res.write(chunk);
+      for (const chunk of reply.chunks) {
+        res.write(chunk);
+        await nextTurn(); // really streaming: the middleware has answered before the last chunk
+      }
       res.end();
     } else {
       res.end(reply.body);
