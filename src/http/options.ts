@@ -195,5 +195,8 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
 function warn(error: unknown, context: ErrorContext): void {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const where = context.ref === undefined ? '' : ` on ${context.ref.scope}/${context.ref.key}`;
-  process.emitWarning(`Oncekey idempotency middleware: ${context.during} failed${where}: ${detail}`, { code: 'ONCEKEY_HTTP_ERROR' });
+  const message = `Oncekey idempotency middleware: ${context.during} failed${where}: ${detail}`;
+  const proc = (globalThis as { process?: { emitWarning?: (warning: string, options: object) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { code: 'ONCEKEY_HTTP_ERROR' });
+  else console.warn(message);
 }

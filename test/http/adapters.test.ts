@@ -7,10 +7,10 @@ import Fastify from 'fastify';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
-import { idempotency as expressIdempotency } from '../../src/http/express.js';
-import { idempotency as fastifyIdempotency } from '../../src/http/fastify.js';
-import { withIdempotency } from '../../src/http/node.js';
-import { memoryStore } from '../../src/store/memory.js';
+import { idempotency as expressIdempotency } from 'oncekey/express';
+import { idempotency as fastifyIdempotency } from 'oncekey/fastify';
+import { withIdempotency } from 'oncekey/node';
+import { memoryStore } from 'oncekey/memory';
 import { listen } from './listen.js';
 
 const closers: (() => Promise<void>)[] = [];

@@ -1,6 +1,6 @@
 import express from 'express';
 import { createServer } from 'node:http';
-import { idempotency } from '../../src/http/express.js';
+import { idempotency } from 'oncekey/express';
 import { type ServerSetup, runHttpBehaviour } from './behaviour.js';
 import { listen } from './listen.js';
 import { nextTurn } from './app.js';

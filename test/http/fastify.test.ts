@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { Readable } from 'node:stream';
-import { idempotency } from '../../src/http/fastify.js';
+import { idempotency } from 'oncekey/fastify';
 import { runHttpBehaviour } from './behaviour.js';
 import { nextTurn } from './app.js';
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
-import { idempotency } from '../../src/http/hono.js';
+import { idempotency } from 'oncekey/hono';
 import { runHttpBehaviour } from './behaviour.js';
 import { listen } from './listen.js';
 import { nextTurn } from './app.js';

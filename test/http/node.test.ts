@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { withIdempotency } from '../../src/http/node.js';
+import { withIdempotency } from 'oncekey/node';
 import { runHttpBehaviour } from './behaviour.js';
 import { listen } from './listen.js';
 import { nextTurn } from './app.js';
