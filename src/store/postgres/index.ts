@@ -118,7 +118,8 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     this.clock = options.clock;
     // The server cancels a slow statement first (a clean error, the connection stays usable);
     // the client-side timeout catches a server that does not answer at all (the connection is
-    // then destroyed); the deadline bounds everything, including waiting for a pooled connection.
+    // then destroyed). With a pool passed in, whose settings we do not know, a deadline of ours
+    // also bounds each call, waiting for a pooled connection included.
     this.queryTimeoutMs = this.statementTimeoutMs + 1000;
     this.deadlineMs = connectionTimeoutMs + this.queryTimeoutMs + 1000;
     this.sql = statements(this.schema, this.table);
