@@ -53,10 +53,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const config = resolveGatewayOptions(options);
   const metrics = new GatewayMetrics({ defaultMetrics: config.processMetrics });
   const store = instrumentStore(config.store, (operation, result, seconds) => metrics.storeDuration.observe({ operation, result }, seconds));
-  const upstream = new Upstream(config.upstream, {
-    timeoutMs: config.upstreamTimeoutMs,
-    ...(config.upstreamConnections === undefined ? {} : { connections: config.upstreamConnections }),
-  });
   const { onOutcome, ...passed } = config.idempotency;
   const middleware = idempotency({
     onError: (error, context) => config.log(describeError(error, context)),
@@ -75,6 +71,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   });
 
+  // Created once every option has been validated (the middleware validates its own).
+  const upstream = new Upstream(config.upstream, {
+    timeoutMs: config.upstreamTimeoutMs,
+    ...(config.upstreamConnections === undefined ? {} : { connections: config.upstreamConnections }),
+  });
   let draining = false;
   const inFlight = new InFlight();
   const handle = createProxyHandler({
