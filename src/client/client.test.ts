@@ -292,6 +292,15 @@ describe('circuit breaker per origin', () => {
     expect(client.breaker('https://api.test')!.state).toBe('open');
   });
 
+  it('keeps the breakers of the 1000 most recently used origins', async () => {
+    const { client, call } = setup([ok()], { retry: false });
+    const first = client.breaker('https://host-0.test')!;
+    expect(client.breaker('https://host-0.test')).toBe(first);
+    for (let i = 1; i <= 1000; i++) await call(`https://host-${i}.test/`);
+    expect(client.breaker('https://host-1000.test')).toBe(client.breaker('https://host-1000.test'));
+    expect(client.breaker('https://host-0.test')).not.toBe(first); // dropped, made anew
+  });
+
   it('breaker: false turns it off; a store factory gives each origin its own state', async () => {
     const off = setup([networkError()], { breaker: false, retry: false });
     for (let i = 0; i < 10; i++) await off.settle('https://down.test/');
@@ -381,6 +390,12 @@ describe('budget and options', () => {
       ['"from-request"', 'r'],
       ['"from-request"', 'r'],
     ]);
+  });
+
+  it('can stand in for fetch wherever a fetch is expected', () => {
+    const client = createClient();
+    const asFetch: typeof globalThis.fetch = client;
+    expect(typeof asFetch).toBe('function');
   });
 
   it('rejects unknown options and bad values at construction', () => {

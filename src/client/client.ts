@@ -52,6 +52,9 @@ export interface OncekeyClient {
   on<K extends keyof RetryEvents>(name: K, listener: (event: RetryEvents[K]) => void): () => void;
 }
 
+/** Origins whose breakers are kept; beyond that the least recently used one is dropped. */
+const MAX_BREAKERS = 1000;
+
 /** Methods that are idempotent by HTTP semantics (RFC 9110 §9.2.2): retried without a key. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -209,10 +212,14 @@ function breakers(config: ResolvedClientOptions): (origin: string) => CircuitBre
       ...(config.random === undefined ? {} : { random: config.random }),
     });
   make(undefined); // check the options now, not on the first call
+  // Most recently used last; a client that talks to very many hosts (webhooks) forgets the oldest.
   const byOrigin = new Map<string, CircuitBreakerPolicy>();
   return (origin) => {
     let breaker = byOrigin.get(origin);
-    if (breaker === undefined) byOrigin.set(origin, (breaker = make(origin)));
+    if (breaker !== undefined) byOrigin.delete(origin);
+    else breaker = make(origin);
+    byOrigin.set(origin, breaker);
+    if (byOrigin.size > MAX_BREAKERS) byOrigin.delete(byOrigin.keys().next().value!);
     return breaker;
   };
 }

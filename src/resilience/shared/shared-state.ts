@@ -19,6 +19,10 @@
  * again; when it answers, the shared state is used again (it wins over what happened locally) and
  * `stateStoreRecovered` is emitted. A call that straddles a switch may have its outcome dropped
  * (it belongs to the other state's generation); nothing worse.
+ *
+ * Instances are not told of each other's verdicts, only of the state: with `whenHalfOpenFull:
+ * 'wait'`, a caller on another instance than the trial's waits until the trial's lease runs out
+ * (`trialLeaseMs`) before it looks again. With a fleet, prefer the default `'reject'`.
  */
 import { OncekeyError } from '../../errors/oncekey-error.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.js';
