@@ -137,6 +137,30 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
     expect(await countersNow()).toEqual({ d: 1 });
   });
 
+  it('a key held by a non-transactional run (live lease) is waited for, then replayed', async () => {
+    await counterTable(['e']);
+    const ref = { scope: 'mixed', key: 'e' };
+    let finish!: (value: string) => void;
+    const running = oncekey.run(ref, { order: 7 }, () => new Promise<string>((resolve) => (finish = resolve)));
+    for (;;) {
+      if ((await store.get(ref))?.state === 'in_progress') break;
+      await sleep(5);
+    }
+    const waiting = oncekey.transaction(ref, async (tx: pg.PoolClient) => `tx ${await increment(tx, 'e')}`, { input: { order: 7 } });
+    await sleep(50);
+    finish('from run');
+    expect(await running).toEqual({ value: 'from run', replayed: false, attempt: 1 });
+    expect(await waiting).toEqual({ value: 'from run', replayed: true, attempt: 1 });
+    expect(await countersNow()).toEqual({ e: 0 });
+  });
+
+  it('rejects options it does not support (cacheErrors: a rolled-back error is never stored)', async () => {
+    const error = await oncekey
+      .transaction({ scope: 's', key: 'k' }, () => 1, { cacheErrors: true } as never)
+      .catch((e: unknown) => e);
+    expect(isInvalidOptionError(error)).toBe(true);
+  });
+
   it('a store without transactional mode is refused clearly', async () => {
     const memory = new Oncekey({ store: memoryStore(), ttl: '1h', lease: '30s' });
     const error = await memory.transaction({ scope: 's', key: 'k' }, () => 1).catch((e: unknown) => e);

@@ -76,6 +76,21 @@ describe('Oncekey.transaction on SQLite', () => {
     expect(counters()).toEqual({ b: 1 });
   });
 
+  it('refuses to nest inside a transaction already open on the handle', async () => {
+    counterTable(['n']);
+    const ref = { scope: 'nest', key: 'n' };
+    const inner = await oncekey
+      .transaction(ref, (tx: Database.Database) => {
+        increment(tx, 'n');
+        return oncekey.transaction({ scope: 'nest', key: 'inner' }, () => 1);
+      })
+      .catch((e: unknown) => e);
+    // The outer fn returned a promise (the inner call): rolled back, nothing stored.
+    expect(String(inner)).toMatch(/synchronous/);
+    expect(counters()).toEqual({ n: 0 });
+    expect(await store.get(ref)).toBeUndefined();
+  });
+
   it('50 concurrent duplicates on each of 8 keys in one process: each counter is 1, one result per key', async () => {
     const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
     counterTable(keys);
