@@ -81,7 +81,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const handle = createProxyHandler({
     upstream,
     middleware,
-    methods: new Set(config.methods),
     requireKey: config.requireKey,
     maxBody: config.maxBody,
     metrics,

@@ -15,7 +15,6 @@ import { type Upstream, UpstreamError, type UpstreamResponse } from './upstream.
 export interface ProxyHandlerOptions {
   readonly upstream: Upstream;
   readonly middleware: IdempotencyHandler;
-  readonly methods: ReadonlySet<string>;
   readonly requireKey: boolean;
   readonly maxBody: number;
   readonly metrics: GatewayMetrics;
@@ -29,8 +28,10 @@ export type ProxyHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
   const { upstream, middleware, metrics, log } = options;
 
+  // Without a key (where none is required) the middleware would only pass the request on; doing
+  // that here keeps its body a node stream all the way, with no web Request in between.
   const covered = (req: IncomingMessage, method: string): boolean =>
-    options.methods.has(method) && (options.requireKey || req.headers['idempotency-key'] !== undefined);
+    middleware.covers(method) && (options.requireKey || req.headers['idempotency-key'] !== undefined);
 
   /** A 502/504 problem for a failed upstream call, counted and logged. */
   const failed = (error: UpstreamError, method: string, target: string) => {
@@ -112,6 +113,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
       if (covered(req, method)) await protect(req, res, method, target, hop);
       else await passThrough(req, res, method, target, hop);
     } catch (error) {
+      if (res.destroyed) return; // the client left (e.g. mid-upload): nobody to answer, nothing to report
       log(`oncekey proxy: ${method} ${target} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       const problem = gatewayProblem('gateway-error', 'the gateway failed to handle the request; see its log');
       sendText(res, problem.status, problem.headers, problem.body);
