@@ -17,6 +17,8 @@ export const SEED = process.env.ONCEKEY_FAULT_SEED !== undefined && process.env.
   : (Date.now() ^ process.pid) >>> 0;
 /** Multiplies the amount of work per scenario (`--scale`, soak). */
 export const SCALE = Math.max(1, Number(process.env.ONCEKEY_FAULT_SCALE ?? 1));
+/** Longest a scenario may run before the watchdog stops it (below vitest's testTimeout). */
+const LIMIT_MS = Number(process.env.ONCEKEY_FAULT_SCENARIO_LIMIT_MS ?? 180_000) * SCALE;
 const OUT = fileURLToPath(new URL('./.out/', import.meta.url));
 
 export interface Scenario {
@@ -56,11 +58,19 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
   };
   let outcomes: Outcome[];
   let completed = false;
+  // Every wait in a scenario is bounded; this bounds the whole, and says what was still open.
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${name} still running after ${LIMIT_MS} ms (seed ${SEED}); ${openOperations(history.entries)}`)), LIMIT_MS);
+  });
   try {
-    const result = await body(scenario);
+    const running = body(scenario);
+    running.catch(() => {});
+    const result = await Promise.race([running, watchdog]);
     outcomes = Array.isArray(result) ? result : [result];
     completed = true;
   } finally {
+    clearTimeout(timer);
     for (const teardown of teardowns.reverse()) {
       try {
         await teardown();
@@ -88,6 +98,16 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
     throw new Error(`${name} (replay: npm run test:faults -- --seed ${SEED} --only ${name}):\n  ${problems.join('\n  ')}`);
   }
   return verdicts;
+}
+
+function openOperations(entries: readonly Entry[]): string {
+  const open = new Map<number, Entry>();
+  for (const e of entries) {
+    if (e.type === 'invoke') open.set(e.id, e);
+    else if (e.type !== 'nemesis') open.delete(e.id);
+  }
+  const tail = entries.slice(-8).map((e) => JSON.stringify(e)).join('\n    ');
+  return `${open.size} operation(s) open: ${[...open.values()].slice(0, 10).map((e) => JSON.stringify(e)).join(', ')}; last entries:\n    ${tail}`;
 }
 
 /** ` nemesis=crash:4,blackhole:2`, or nothing. */

@@ -101,7 +101,7 @@ export function readSqliteEffects(path: string): Effect[] {
 
 /** Create the transactional effects table in a PostgreSQL database. */
 export async function preparePgEffects(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
   await client.connect();
   try {
     await client.query(DDL);
@@ -111,7 +111,7 @@ export async function preparePgEffects(url: string): Promise<void> {
 }
 
 export async function readPgEffects(url: string): Promise<Effect[]> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
   await client.connect();
   try {
     const { rows } = await client.query<EffectRow>(`SELECT id, key, attempt, recovered FROM ${EFFECTS_TABLE}`);

@@ -26,7 +26,7 @@ export class Fixture {
   readonly ready: Promise<string>;
   stderr = '';
 
-  constructor(script: string, env: Record<string, string>, startMs = 30_000) {
+  constructor(script: string, env: Record<string, string>, startMs = 20_000) {
     const path = fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url));
     this.child = spawn(process.execPath, ['--import', TSX, path], {
       cwd: REPO,

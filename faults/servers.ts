@@ -47,7 +47,7 @@ export function privatePg(): Promise<PgCluster> {
 /** A fresh database on the cluster, for one scenario; its URL. */
 export async function pgDatabase(cluster: PgCluster, name: string): Promise<string> {
   const db = name.toLowerCase().replace(/[^a-z0-9]+/g, '_');
-  const client = new pg.Client({ connectionString: cluster.url });
+  const client = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);

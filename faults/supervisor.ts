@@ -84,6 +84,11 @@ export class Supervisor {
         started();
         return;
       }
+      if (this.#stopped) {
+        // stop() came while this one was starting: it must not outlive the scenario.
+        await fixture.stop('SIGKILL');
+        return;
+      }
       this.#current = fixture;
       this.#currentArmed = armed !== undefined;
       started();
@@ -114,7 +119,7 @@ export class Supervisor {
 
 async function startWithRetry(script: string, env: Record<string, string>): Promise<Fixture> {
   let last: unknown;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     try {
       return await startFixture(script, env);
     } catch (error) {
