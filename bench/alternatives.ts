@@ -257,7 +257,7 @@ async function checkHttp(subject: ExpressSubject): Promise<Correctness> {
     const duplicateExecutions = instance.executions();
     const created = answers.filter((a) => a.status === 201);
     const firstBody = created[0]?.body;
-    await sleep(50); // some middlewares store the response after sending it
+    // Retried at once: a middleware that stores the response only after sending it may answer 409.
     const other = await post(instance.url, key, OTHER_BODY);
     const retry = await post(instance.url, key, ORDER_BODY);
     const extraExecutions = instance.executions() - duplicateExecutions;
@@ -564,7 +564,12 @@ export function alternativesTopics(result: AlternativesResult): Topic[] {
       { key: 'hitVsOncekey', label: 'hit vs Oncekey', kind: 'ratio' },
     ],
     rows: functionRows.map(baseCells),
-    notes: [...result.skipped, ...result.notes, ...rowNotes(functionRows)],
+    notes: [
+      ...result.skipped,
+      ...result.notes,
+      ...rowNotes(functionRows),
+      'Per call, Oncekey wrap also starts a lease heartbeat (an AbortController and a timer), fingerprints the input as RFC 8785 canonical JSON + SHA-256 (node-idempotency: JSON.stringify + BLAKE2s; Powertools: MD5 of the selected field), checks that the result is strict JSON, and makes duplicates in flight wait for the first result instead of failing them. Its memoryStore is bounded (10 000 records, evicting the oldest completed); node-idempotency\'s memory adapter is an unbounded Map.',
+    ],
   });
   if (httpRows.length > 0) {
     topics.push({
@@ -593,7 +598,10 @@ export function alternativesTopics(result: AlternativesResult): Topic[] {
         hitP99: r.hitP99 ?? null,
         hitCpuUs: r.hitCpuUs ?? null,
       })),
-      notes: rowNotes(httpRows),
+      notes: [
+        ...rowNotes(httpRows),
+        'express-idempotency keeps its in-memory records in an array searched linearly on every request, so its miss path slows down as keys accumulate within a run; it stores the response after sending it (fire and forget).',
+      ],
     });
   }
   return topics;

@@ -617,6 +617,7 @@ export function scaleTopics(result: ScaleResult, mode: string): Topic[] {
     { key: 'replayP99Growth', label: 'p99 growth', kind: 'ratio' },
     { key: 'bytesPerKey', label: 'bytes/key', kind: 'int' },
     { key: 'mib', label: 'total MiB', kind: 'float' },
+    { key: 'fillSeconds', label: 'fill s', kind: 'float' },
   ];
   const sweepColumns: Column[] = [
     { key: 'store', label: 'store', kind: 'text' },
