@@ -28,7 +28,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { idempotency as core } from './middleware.js';
 import type { IdempotencyOptions } from './options.js';
-import { toWebRequest } from './node-bridge.js';
+import { toWebRequest } from './node-request.js';
 
 interface Pending {
   /** True once the middleware answered on its own (replay, problem) or failed. */
