@@ -54,7 +54,7 @@ describe('oncekey proxy in front of an upstream', () => {
     const common = ['--port', '0', '--admin-port', '0'];
     [main, timeout, dead] = await Promise.all([
       GatewayProcess.start(['proxy', '--upstream', upstream.url, '--store', `sqlite:${join(dir, 'main.db')}`, ...common]),
-      GatewayProcess.start(['proxy', '--upstream', upstream.url, '--store', 'memory:', '--upstream-timeout', '1s', ...common]),
+      GatewayProcess.start(['proxy', '--upstream', upstream.url, '--store', 'memory:', '--upstream-timeout', '2s', ...common]),
       GatewayProcess.start(['proxy', '--upstream', `http://127.0.0.1:${await closedPort()}`, '--store', 'memory:', ...common]),
     ]);
   });

@@ -34,14 +34,12 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     middleware.covers(method) && (options.requireKey || req.headers['idempotency-key'] !== undefined);
 
   /** A 502/504 problem for a failed upstream call, counted and logged. */
-  const failed = (error: UpstreamError, method: string, target: string) => {
+  const failed = (error: UpstreamError, method: string, target: string, keyed: boolean) => {
     metrics.upstreamFailures.inc({ kind: error.kind });
     log(`oncekey proxy: ${method} ${target}: ${error.message}`);
     const kind: GatewayProblemKind = error.kind === 'timeout' ? 'upstream-timeout' : 'upstream-unreachable';
-    const released = ' Nothing was stored for its Idempotency-Key, so a retry with the same key runs it again.';
-    return gatewayProblem(kind, error.kind === 'timeout'
-      ? `the upstream did not answer in time; it may still have processed the request.${released}`
-      : `the upstream could not be reached.${released}`);
+    const detail = error.kind === 'timeout' ? 'the upstream did not answer in time; it may still have processed the request.' : 'the upstream could not be reached.';
+    return gatewayProblem(kind, keyed ? `${detail} Nothing was stored for its Idempotency-Key, so a retry with the same key runs it again.` : detail);
   };
 
   async function passThrough(req: IncomingMessage, res: ServerResponse, method: string, target: string, hop: ClientHop): Promise<void> {
@@ -63,7 +61,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error;
       if (abort.signal.aborted) return;
-      const problem = failed(error, method, target);
+      const problem = failed(error, method, target, false);
       sendText(res, problem.status, problem.headers, problem.body);
     } finally {
       res.off('close', gone);
@@ -93,7 +91,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         // Not a stored status: the middleware releases the key.
-        const problem = failed(error, method, target);
+        const problem = failed(error, method, target, true);
         return new Response(problem.body, { status: problem.status, headers: problem.headers });
       }
     };
