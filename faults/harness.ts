@@ -40,7 +40,13 @@ export interface Outcome extends Omit<CheckInput, 'history'> {
 }
 
 /** Run a scenario body and check what it returns; throws (fails the test) on any anomaly. */
-export async function runScenario(name: string, body: (s: Scenario) => Promise<Outcome | Outcome[]>): Promise<Verdict[]> {
+export interface ScenarioOptions {
+  /** Keep the history and files of a failure for reading; default true (false for the self-check's planted failures). */
+  readonly keep?: boolean;
+}
+
+export async function runScenario(name: string, body: (s: Scenario) => Promise<Outcome | Outcome[]>, options: ScenarioOptions = {}): Promise<Verdict[]> {
+  const keepFailures = options.keep ?? true;
   const seed = hash(`${SEED}:${name}`);
   const dir = mkdtempSync(join(tmpdir(), `oncekey-faults-${name.replace(/\W+/g, '-')}-`));
   const teardowns: (() => unknown)[] = [];
@@ -78,7 +84,8 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
         process.stderr.write(`[faults] ${name}: teardown failed: ${String(error)}\n`);
       }
     }
-    if (!completed) process.stderr.write(`[faults] ${name}: failed; its files (ledger, store) are kept in ${dir}\n`);
+    if (!completed && keepFailures) process.stderr.write(`[faults] ${name}: failed; its files (ledger, store) are kept in ${dir}\n`);
+    if (!completed && !keepFailures) rmSync(dir, { recursive: true, force: true });
   }
   const verdicts = outcomes.map((o) => check({ ...o, history: (o.history ?? history).entries }));
   const problems: string[] = [];
@@ -88,11 +95,11 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
     process.stdout.write(`${line}\n`);
     record(line);
     for (const a of verdict.anomalies.filter((a) => a.kind !== 'incomplete').slice(0, 10)) problems.push(`${label}: ${a.kind} ${a.key}: ${a.detail}`);
-    if (!verdict.valid) keep(label, (outcomes[i]!.history ?? history).entries, verdict);
+    if (!verdict.valid && keepFailures) keep(label, (outcomes[i]!.history ?? history).entries, verdict);
   });
   for (const v of violations.slice(0, 10)) problems.push(`${name}: ${v}`);
-  if (violations.length > 0 && verdicts.every((v) => v.valid)) keep(name, history.entries, verdicts[0]!);
-  if (problems.length > 0) process.stderr.write(`[faults] ${name}: its files (ledger, store) are kept in ${dir}\n`);
+  if (violations.length > 0 && verdicts.every((v) => v.valid) && keepFailures) keep(name, history.entries, verdicts[0]!);
+  if (problems.length > 0 && keepFailures) process.stderr.write(`[faults] ${name}: its files (ledger, store) are kept in ${dir}\n`);
   else rmSync(dir, { recursive: true, force: true });
   if (problems.length > 0) {
     throw new Error(`${name} (replay: npm run test:faults -- --seed ${SEED} --only ${name}):\n  ${problems.join('\n  ')}`);

@@ -40,7 +40,7 @@ for (const c of CASES) {
         await runClients(plan(s.rand.fork('plan'), { requests: 150 * SCALE, duplicateRate: 0.6, window: 4, prefix: s.name }), clients);
         await gw.stop();
         return { effects: ledger.effects(), leases: ledger.leases(), guarantee: 'once-per-lease' };
-      });
+      }, { keep: false });
       await expect(run).rejects.toThrow(c.anomaly);
     });
   });
