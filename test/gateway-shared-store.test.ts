@@ -81,9 +81,6 @@ function sharedStoreTests(storeUrl: () => string): void {
         expect(reply.body, key).toBe(originals[0]!.body);
       }
     }
-    // Both gateways executed some keys: they really raced each other through the store.
-    const executedBy = new Set(upstream.seen.filter((s) => s.url.includes('delay')).map((s) => s.headers['x-forwarded-host']));
-    expect(executedBy).toEqual(new Set([new URL(a.url).host, new URL(b.url).host]));
   });
 }
 

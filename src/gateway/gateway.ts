@@ -107,19 +107,28 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async listen() {
       const url = await listen(server, config.port, config.host, 'proxy');
-      const adminUrl = admin === undefined || config.adminPort === false ? undefined : await listen(admin, config.adminPort, config.host, 'admin');
-      return { url, adminUrl };
+      if (admin === undefined || config.adminPort === false) return { url, adminUrl: undefined };
+      try {
+        return { url, adminUrl: await listen(admin, config.adminPort, config.host, 'admin') };
+      } catch (error) {
+        await closeServer(server);
+        throw error;
+      }
     },
     close(closeOptions = {}) {
       closing ??= (async () => {
         draining = true;
+        const deadline = Date.now() + (closeOptions.deadlineMs ?? 10_000);
         const stopped = closeServer(server);
-        const drained = await inFlight.idle(closeOptions.deadlineMs ?? 10_000);
+        const drained = await inFlight.idle(deadline - Date.now());
         const cut = inFlight.count;
         // Idle keep-alive connections, and past the deadline the requests still running.
         server.closeAllConnections();
         await stopped;
-        await upstream.close(!drained);
+        // An upstream call can outlive its client (a covered request whose caller left goes on,
+        // so its answer is stored); wait for it until the deadline, then cut it.
+        const upstreamClosed = await within(upstream.close(false), deadline - Date.now());
+        if (!upstreamClosed) await upstream.close(true);
         if (admin !== undefined) {
           const adminStopped = closeServer(admin);
           admin.closeAllConnections();
@@ -146,6 +155,17 @@ function listen(server: Server, port: number, host: string, what: string): Promi
       resolve(`http://${shown}:${address.port}`);
     });
   });
+}
+
+/** Resolves true when `work` settles within `ms`, false otherwise. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Stop accepting; resolves once every connection ended (node closes idle ones at once). */
