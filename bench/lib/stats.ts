@@ -21,7 +21,12 @@ export function ratio(value: number | undefined, baseline: number | undefined): 
   if (value === undefined || baseline === undefined || !Number.isFinite(value) || !Number.isFinite(baseline) || baseline === 0) {
     return NaN;
   }
-  return round(value / baseline, 3);
+  return significant(value / baseline, 3);
+}
+
+/** `x` to `digits` significant digits (a ratio of 0.00048 stays 0.00048, not 0). */
+export function significant(x: number, digits: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits));
 }
 
 export function round(x: number, digits = 0): number {
@@ -34,5 +39,5 @@ export function pairedRatio(a: readonly number[], b: readonly number[]): number 
   const n = Math.min(a.length, b.length);
   const ratios: number[] = [];
   for (let i = 0; i < n; i++) if (b[i]! > 0) ratios.push(a[i]! / b[i]!);
-  return ratios.length === 0 ? NaN : round(median(ratios), 3);
+  return ratios.length === 0 ? NaN : significant(median(ratios), 3);
 }
