@@ -352,9 +352,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   }
   if (resultsPath) {
     const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-    let markdown = reportMarkdown(report, command);
-    if (summary.length > 0) markdown += ['', '## Where Oncekey is slower or misses a target', '', ...summary.map((s) => `- ${s}`), ''].join('\n');
-    writeFileSync(resultsPath, markdown);
+    writeFileSync(resultsPath, reportMarkdown(report, command, summary));
     console.error(`bench: wrote ${relative(process.cwd(), resultsPath)}`);
   }
 }

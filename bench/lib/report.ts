@@ -122,7 +122,8 @@ const escapeMd = (s: string) => s.replace(/\|/g, '\\|');
 export function formatMarkdown(topic: Topic): string {
   const lines = [`### ${topic.title}`, ''];
   if (topic.skipped) return [...lines, `Skipped: ${topic.skipped}`, ''].join('\n');
-  lines.push(`${topic.method}. Ratios: ${topic.baseline}.`, '');
+  const sentence = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+  lines.push(`${sentence(topic.method)}. Ratios: ${topic.baseline}.`, '');
   lines.push(`| ${topic.columns.map((c) => escapeMd(c.label)).join(' | ')} |`);
   lines.push(`|${topic.columns.map((c) => (c.kind === 'text' ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const row of cells(topic)) lines.push(`| ${row.map(escapeMd).join(' | ')} |`);
@@ -131,8 +132,8 @@ export function formatMarkdown(topic: Topic): string {
   return lines.join('\n');
 }
 
-/** The whole report as the markdown written to bench/RESULTS.md. */
-export function reportMarkdown(report: Report, command: string): string {
+/** The whole report as the markdown written to bench/RESULTS.md, `findings` first. */
+export function reportMarkdown(report: Report, command: string, findings: readonly string[] = []): string {
   const m = report.machine;
   const lines = [
     '# Benchmark results',
@@ -143,8 +144,15 @@ export function reportMarkdown(report: Report, command: string): string {
     `- Node ${m.node}; 1-minute load average at start: ${m.loadAverage}`,
     '- Every ratio compares two rows measured in the same run; absolute figures depend on the machine',
     '  and on whatever else it was doing, ratios much less.',
+    '- Rerun: `npm run bench` (add `-- --full` for 1M stored keys, `-- --only http,scale` for some topics,',
+    '  `-- --json` for machines). PostgreSQL and Redis come from ONCEKEY_TEST_POSTGRES_URL and',
+    '  ONCEKEY_TEST_REDIS_URL (default: the local servers); a topic whose server does not answer is skipped.',
     '',
   ];
+  if (findings.length > 0) {
+    lines.push('## Where Oncekey is slower or misses a target', '', ...findings.map((f) => `- ${f}`), '');
+  }
+  lines.push('## Tables', '');
   for (const topic of report.topics) lines.push(formatMarkdown(topic));
   return lines.join('\n');
 }
