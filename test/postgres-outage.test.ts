@@ -175,6 +175,42 @@ describePostgres()('postgres store: connections cut, blackholed, or a slow serve
     }
   });
 
+  it('a pool passed in without any timeouts: the store\'s own deadline still bounds every call', async () => {
+    // No connectionTimeoutMillis, no statement or query timeout: on its own this pool would wait forever.
+    const pool = new pg.Pool({ connectionString: viaProxy(), max: 2 });
+    pool.on('error', () => undefined);
+    const store = await bed.create({ pool, statementTimeoutMs: 200, connectionTimeoutMs: 200 });
+    try {
+      await store.ping();
+      proxy.blackhole();
+      const calls = await Promise.allSettled([
+        store.begin({ scope: 'user-pool', key: 'a' }, 'fp', { leaseMs: 60_000, ttlMs: 60_000 }),
+        store.get({ scope: 'user-pool', key: 'a' }),
+        store.ping(),
+        store.ping(), // more calls than connections: this one waits for a connection
+      ]);
+      for (const call of calls) {
+        expect(call.status).toBe('rejected');
+        expect(isStoreUnavailableError((call as PromiseRejectedResult).reason)).toBe(true);
+      }
+      proxy.resume();
+      for (;;) {
+        try {
+          await store.ping();
+          break;
+        } catch (error) {
+          expect(isStoreUnavailableError(error)).toBe(true);
+          await sleep(50);
+        }
+      }
+    } finally {
+      proxy.resume();
+      await store.close();
+      await bed.admin.query(`DROP TABLE IF EXISTS "${store.schema}"."${store.table}"`);
+      await pool.end();
+    }
+  });
+
   it('a slow server (statement blocked on a lock): StoreUnavailableError after the statement timeout, then normal again', async () => {
     const store = await bed.create({ statementTimeoutMs: 200, connectionTimeoutMs: 1000 });
     const blocker = new pg.Client({ connectionString: POSTGRES_URL });

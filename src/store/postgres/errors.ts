@@ -20,11 +20,55 @@ export function storeError(store: string, operation: string, error: unknown, tar
   return new StoreUnavailableError(store, detail, { cause: error });
 }
 
-/** Reject with a StoreUnavailableError if `promise` has not settled after `ms`. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+interface Pending {
+  readonly at: number;
+  readonly expire: () => void;
+}
+
+/**
+ * Deadlines for many calls on one shared timer. A timer per call costs more CPU than the rest of
+ * the store's own work per call (measured); a deadline that is a safety net of seconds does not
+ * need more precision than the sweep interval.
+ */
+export class Deadlines {
+  readonly #pending = new Set<Pending>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly sweepMs = 100) {}
+
+  /** `promise`, or a rejection with `onTimeout()` once `ms` (+ up to one sweep) have passed. */
+  bound<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry: Pending = { at: Date.now() + ms, expire: () => reject(onTimeout()) };
+      this.#pending.add(entry);
+      if (this.#timer === undefined) {
+        this.#timer = setInterval(() => this.#sweep(), this.sweepMs);
+        // Pending calls keep the process alive through their sockets, not through this timer.
+        this.#timer.unref();
+      }
+      promise.then(
+        (value) => {
+          this.#pending.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#pending.delete(entry);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const entry of this.#pending) {
+      if (entry.at > now) continue;
+      this.#pending.delete(entry);
+      entry.expire();
+    }
+    if (this.#pending.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
 }

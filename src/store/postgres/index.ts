@@ -40,7 +40,7 @@ import { identifier, quote } from './identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
 import { statements, type Statements } from './sql.js';
-import { storeError, withDeadline } from './errors.js';
+import { Deadlines, storeError } from './errors.js';
 import { pgTransaction, type PgTransactionContext } from './transaction.js';
 import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 
@@ -98,6 +98,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   private readonly queryTimeoutMs: number;
   private readonly deadlineMs: number;
   private readonly connectionTimeoutMs: number;
+  private readonly deadlines = new Deadlines();
   private closed = false;
 
   constructor(options: PostgresStoreOptions = {}) {
@@ -309,7 +310,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     if (this.closed) throw new StoreUnavailableError(this.name, `${operation}: the store is closed`);
     try {
       if (this.ownsPool) return await call();
-      return await withDeadline(call(), deadlineMs, () =>
+      return await this.deadlines.bound(call(), deadlineMs, () =>
         new StoreUnavailableError(this.name, `${operation}: no answer within ${deadlineMs} ms`));
     } catch (error) {
       throw storeError(this.name, operation, error, this.target);

@@ -12,6 +12,10 @@ const COLUMNS = 'scope, key, state, fingerprint, attempt, created_at, expires_at
 // float8 arithmetic, where extract's numeric costs measurable server CPU per statement.
 const NOW = `n AS MATERIALIZED (SELECT coalesce($1::bigint, floor(date_part('epoch', clock_timestamp()) * 1000)::bigint) AS now)`;
 
+// The same clock inline, for single-table statements: statement_timestamp() is stable, so its
+// several uses in one statement agree; no CTE join to pay for on the hot commit path.
+const NOW_INLINE = `coalesce($1::bigint, floor(date_part('epoch', statement_timestamp()) * 1000)::bigint)`;
+
 export interface Statements {
   readonly begin: string;
   readonly commit: string;
@@ -43,22 +47,17 @@ export function statements(schema: string, table: string): Statements {
 FROM ${quote(schema)}.${quote(`${table}_begin`)}($1::bigint, $2, $3, $4::bytea, $5, $6::bigint, $7::bigint)`,
 
     // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs
-    commit: `WITH ${NOW}
-UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = n.now, expires_at = n.now + $6::bigint,
-  token = NULL, lease_until = NULL
-FROM n
-WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now`,
+    commit: `UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = ${NOW_INLINE},
+  expires_at = ${NOW_INLINE} + $6::bigint, token = NULL, lease_until = NULL
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW_INLINE}`,
 
     // $2 scope, $3 key, $4 token
-    release: `WITH ${NOW}
-DELETE FROM ${t} r USING n
-WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now`,
+    release: `DELETE FROM ${t} r
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW_INLINE}`,
 
     // $2 scope, $3 key, $4 token, $5 leaseMs
-    extend: `WITH ${NOW}
-UPDATE ${t} r SET lease_until = n.now + $5::bigint, expires_at = greatest(r.expires_at, n.now + $5::bigint)
-FROM n
-WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > n.now
+    extend: `UPDATE ${t} r SET lease_until = ${NOW_INLINE} + $5::bigint, expires_at = greatest(r.expires_at, ${NOW_INLINE} + $5::bigint)
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW_INLINE}
 RETURNING r.lease_until`,
 
     // $2 scope, $3 key
