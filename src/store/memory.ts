@@ -26,6 +26,7 @@ import { StoreFullError } from '../errors/store-full.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.js';
 import { InvalidOptionError } from '../errors/invalid-option.js';
 import { assertKnownOptions, positiveInt } from '../util/options.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 export type EvictReason = 'expired' | 'completed';
 
@@ -348,19 +349,6 @@ function codePointRank(unit: number): number {
   return unit <= 0xdfff ? unit + 0x2000 : unit - 0x800;
 }
 
-function encodeCursor(key: string): string {
-  return Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
-}
 
 interface Expiry {
   readonly expiresAt: number;

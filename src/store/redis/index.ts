@@ -56,6 +56,7 @@ import { KeySpace } from './keys.js';
 import { LuaScript } from './lua.js';
 import { toRecord } from './record.js';
 import * as lua from './scripts.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export { recommendedRedisOptions } from './connection.js';
 
@@ -298,16 +299,3 @@ function toBeginResult(reply: unknown): BeginResult {
   }
 }
 
-function encodeCursor(key: string): string {
-  return Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
-}

@@ -22,6 +22,7 @@ import { checkTableName, ensureSchema } from './schema.js';
 import { prepareStatements, type Row, type Statements } from './statements.js';
 import { sqliteTransaction } from './transaction.js';
 import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing), or `:memory:` for a private in-memory database. */
@@ -312,19 +313,4 @@ function toRecord(row: Row): KeyRecord {
     : { ...base, outcome: row.outcome!, completedAt: row.completed_at! };
 }
 
-function encodeCursor(key: string): string {
-  return Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: unknown): string {
-  if (typeof cursor === 'string') {
-    try {
-      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
-    } catch {
-      // fall through to the error below
-    }
-  }
-  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
-}
 
