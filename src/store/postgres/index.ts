@@ -304,17 +304,24 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   /**
    * Every driver call goes through here: a deadline, and only Oncekey errors out. The pool the
    * store created bounds every call itself (connectionTimeoutMillis, query_timeout), so only a
-   * pool passed in, whose settings we do not know, pays for a deadline timer of ours.
+   * pool passed in, whose settings we do not know, needs a deadline of ours. A plain promise
+   * chain, not an async function: this wraps every call on the hot path.
    */
-  private async guard<T>(operation: string, call: () => Promise<T>, deadlineMs = this.deadlineMs): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(this.name, `${operation}: the store is closed`);
+  private guard<T>(operation: string, call: () => Promise<T>, deadlineMs = this.deadlineMs): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(this.name, `${operation}: the store is closed`));
+    let pending: Promise<T>;
     try {
-      if (this.ownsPool) return await call();
-      return await this.deadlines.bound(call(), deadlineMs, () =>
-        new StoreUnavailableError(this.name, `${operation}: no answer within ${deadlineMs} ms`));
+      pending = call();
     } catch (error) {
-      throw storeError(this.name, operation, error, this.target);
+      return Promise.reject(storeError(this.name, operation, error, this.target));
     }
+    if (!this.ownsPool) {
+      pending = this.deadlines.bound(pending, deadlineMs, () =>
+        new StoreUnavailableError(this.name, `${operation}: no answer within ${deadlineMs} ms`));
+    }
+    return pending.catch((error: unknown) => {
+      throw storeError(this.name, operation, error, this.target);
+    });
   }
 }
 

@@ -37,7 +37,13 @@ export function rowToRecord(row: KeyRow): KeyRecord {
 // different strings could store as the same bytes.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+// Node 20+ has String.prototype.isWellFormed (ES2024, not in our lib typings): a native scan.
+const wellFormed = (value: string): boolean => {
+  const native = (value as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(value) : !LONE_SURROGATE.test(value);
+};
+
 /** UTF-8 bytes of `value`, or undefined when it is not well-formed UTF-16. */
 export function utf8(value: string): Buffer | undefined {
-  return LONE_SURROGATE.test(value) ? undefined : Buffer.from(value, 'utf8');
+  return wellFormed(value) ? Buffer.from(value, 'utf8') : undefined;
 }
