@@ -36,6 +36,7 @@ import { StoreUnavailableError } from '../../errors/store-unavailable.js';
 import { UnserializableResultError } from '../../errors/unserializable-result.js';
 import { UnsupportedInputError } from '../../errors/unsupported-input.js';
 import { assertKnownOptions, positiveInt } from '../../util/options.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import { identifier, quote } from './identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
@@ -336,18 +337,6 @@ function judge(row: BeginRow): BeginResult | undefined {
   const leaseUntil = ms(row.lease_until!);
   if (leaseUntil <= now) return undefined;
   return { kind: 'in_progress', attempt: row.attempt, leaseUntil, retryAfterMs: leaseUntil - now };
-}
-
-const encodeCursor = (key: string): string => Buffer.from(JSON.stringify([key]), 'utf8').toString('base64url');
-
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidOptionError('list.cursor', 'not a cursor returned by this store');
 }
 
 /** Create a PostgreSQL store. Call `migrate()` once before use. */
