@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { InProgress, Mismatch, Replay } from '../contract.js';
 
 /** A record row as SQLite returns it (column names as in the table). */
 export interface Row {
@@ -105,4 +106,19 @@ export interface Statements {
   listAfter: Statement<Row>;
   sweepBatch: Statement;
   ping: Statement<number>;
+}
+
+/**
+ * The answer a live record gives to `begin` (and to a transactional call), or undefined when the
+ * key is acquirable: absent, expired, or in progress with an expired lease and the same fingerprint.
+ */
+export function answerFrom(row: Row | undefined, fingerprint: string, now: number): Replay | Mismatch | InProgress | undefined {
+  if (row === undefined || row.expires_at <= now) return undefined;
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch', state: row.state };
+  if (row.state === 'completed') {
+    return { kind: 'replay', outcome: row.outcome!, completedAt: row.completed_at!, expiresAt: row.expires_at };
+  }
+  const leaseUntil = row.lease_until!;
+  if (now < leaseUntil) return { kind: 'in_progress', attempt: row.attempt, leaseUntil, retryAfterMs: leaseUntil - now };
+  return undefined;
 }

@@ -19,7 +19,7 @@ import { LeaseLostError } from '../../errors/lease-lost.js';
 import { assertKnownOptions, positiveInt } from '../../util/options.js';
 import { toStoreError } from './errors.js';
 import { checkTableName, ensureSchema } from './schema.js';
-import { prepareStatements, type Row, type Statements } from './statements.js';
+import { answerFrom, prepareStatements, type Row, type Statements } from './statements.js';
 import { sqliteTransaction } from './transaction.js';
 import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -283,20 +283,6 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 }
 
-/**
- * The answer a live record gives to `begin`, or undefined when the key is acquirable (absent,
- * expired, or in progress with an expired lease and the same fingerprint).
- */
-function answerFrom(row: Row | undefined, fingerprint: string, now: number): BeginResult | undefined {
-  if (row === undefined || row.expires_at <= now) return undefined;
-  if (row.fingerprint !== fingerprint) return { kind: 'mismatch', state: row.state };
-  if (row.state === 'completed') {
-    return { kind: 'replay', outcome: row.outcome!, completedAt: row.completed_at!, expiresAt: row.expires_at };
-  }
-  const leaseUntil = row.lease_until!;
-  if (now < leaseUntil) return { kind: 'in_progress', attempt: row.attempt, leaseUntil, retryAfterMs: leaseUntil - now };
-  return undefined;
-}
 
 function toRecord(row: Row): KeyRecord {
   const base = {

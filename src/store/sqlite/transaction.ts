@@ -14,11 +14,11 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { InvalidOptionError } from '../../errors/invalid-option.js';
 import { LeaseLostError } from '../../errors/lease-lost.js';
-import type { Clock, InProgress, Mismatch, Replay } from '../contract.js';
+import type { Clock } from '../contract.js';
 import type { TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 import { positiveInt } from '../../util/options.js';
 import { toStoreError } from './errors.js';
-import type { Row, Statements } from './statements.js';
+import { answerFrom, type Statements } from './statements.js';
 
 export async function sqliteTransaction<T>(
   db: Database.Database,
@@ -98,17 +98,6 @@ export async function sqliteTransaction<T>(
   }
 }
 
-/** The answer a live record gives: as in the store's `begin`, or undefined when it is ours to take. */
-function answerFrom(row: Row | undefined, fingerprint: string, now: number): Replay | Mismatch | InProgress | undefined {
-  if (row === undefined || row.expires_at <= now) return undefined;
-  if (row.fingerprint !== fingerprint) return { kind: 'mismatch', state: row.state };
-  if (row.state === 'completed') {
-    return { kind: 'replay', outcome: row.outcome!, completedAt: row.completed_at!, expiresAt: row.expires_at };
-  }
-  const leaseUntil = row.lease_until!;
-  if (now < leaseUntil) return { kind: 'in_progress', attempt: row.attempt, leaseUntil, retryAfterMs: leaseUntil - now };
-  return undefined;
-}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
