@@ -62,7 +62,7 @@ function beginFunction(t: string, fn: string): string {
     DECLARE
       r record;
     BEGIN
-      now := coalesce(p_now, floor(date_part('epoch', clock_timestamp()) * 1000)::bigint);
+      now := coalesce(p_now, floor(date_part('epoch', statement_timestamp()) * 1000)::bigint);
       FOR run IN 1..100 LOOP
         INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
           VALUES (p_scope, p_key, 'in_progress', p_fingerprint, 1, now, now + p_ttl_ms, p_token, now + p_lease_ms)

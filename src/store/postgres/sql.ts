@@ -8,13 +8,10 @@ import { quote } from './identifiers.js';
 /** Columns in the order `rowToRecord` expects; bigint times arrive as strings. */
 const COLUMNS = 'scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until, outcome, completed_at';
 
-// A MATERIALIZED CTE evaluates the (volatile) clock once per statement. date_part, not extract:
-// float8 arithmetic, where extract's numeric costs measurable server CPU per statement.
-const NOW = `n AS MATERIALIZED (SELECT coalesce($1::bigint, floor(date_part('epoch', clock_timestamp()) * 1000)::bigint) AS now)`;
-
-// The same clock inline, for single-table statements: statement_timestamp() is stable, so its
-// several uses in one statement agree; no CTE join to pay for on the hot commit path.
-const NOW_INLINE = `coalesce($1::bigint, floor(date_part('epoch', statement_timestamp()) * 1000)::bigint)`;
+// "Now" in milliseconds: $1 when a clock is injected, else the server's statement_timestamp()
+// (when the server received the statement; stable, so every use in a statement agrees). date_part,
+// not extract: float8 arithmetic, where extract's numeric costs measurable server CPU per call.
+const NOW = `coalesce($1::bigint, floor(date_part('epoch', statement_timestamp()) * 1000)::bigint)`;
 
 export interface Statements {
   readonly begin: string;
@@ -47,44 +44,40 @@ export function statements(schema: string, table: string): Statements {
 FROM ${quote(schema)}.${quote(`${table}_begin`)}($1::bigint, $2, $3, $4::bytea, $5, $6::bigint, $7::bigint)`,
 
     // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs
-    commit: `UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = ${NOW_INLINE},
-  expires_at = ${NOW_INLINE} + $6::bigint, token = NULL, lease_until = NULL
-WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW_INLINE}`,
+    commit: `UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = ${NOW},
+  expires_at = ${NOW} + $6::bigint, token = NULL, lease_until = NULL
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW}`,
 
     // $2 scope, $3 key, $4 token
     release: `DELETE FROM ${t} r
-WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW_INLINE}`,
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW}`,
 
     // $2 scope, $3 key, $4 token, $5 leaseMs
-    extend: `UPDATE ${t} r SET lease_until = ${NOW_INLINE} + $5::bigint, expires_at = greatest(r.expires_at, ${NOW_INLINE} + $5::bigint)
-WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW_INLINE}
+    extend: `UPDATE ${t} r SET lease_until = ${NOW} + $5::bigint, expires_at = greatest(r.expires_at, ${NOW} + $5::bigint)
+WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress' AND r.expires_at > ${NOW}
 RETURNING r.lease_until`,
 
     // $2 scope, $3 key
-    get: `WITH ${NOW}
-SELECT ${COLUMNS} FROM ${t} r, n WHERE r.scope = $2 AND r.key = $3 AND r.expires_at > n.now`,
+    get: `SELECT ${COLUMNS} FROM ${t} r WHERE r.scope = $2 AND r.key = $3 AND r.expires_at > ${NOW}`,
 
     // $2 scope, $3 key. Removes the row whatever its state; reports whether it was live.
-    delete: `WITH ${NOW}
-DELETE FROM ${t} r USING n WHERE r.scope = $2 AND r.key = $3 RETURNING r.expires_at > n.now AS live`,
+    delete: `DELETE FROM ${t} r WHERE r.scope = $2 AND r.key = $3 RETURNING r.expires_at > ${NOW} AS live`,
 
     // $2 scope, $3 state or NULL, $4 after key or NULL, $5 limit. Keyset paging on the primary key.
-    list: `WITH ${NOW}
-SELECT ${COLUMNS} FROM ${t} r, n
-WHERE r.scope = $2 AND r.expires_at > n.now
+    list: `SELECT ${COLUMNS} FROM ${t} r
+WHERE r.scope = $2 AND r.expires_at > ${NOW}
   AND ($3::text IS NULL OR r.state = $3::text)
   AND ($4::text IS NULL OR r.key > $4::text)
 ORDER BY r.key
 LIMIT $5::int`,
 
     // $2 batch size. SKIP LOCKED: a sweeper never waits on (or blocks) a live begin/commit.
-    sweep: `WITH ${NOW},
-batch AS (
-  SELECT r.scope, r.key FROM ${t} r, n WHERE r.expires_at <= n.now
-  ORDER BY r.expires_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED
+    sweep: `WITH batch AS (
+  SELECT r.scope, r.key FROM ${t} r WHERE r.expires_at <= ${NOW}
+  ORDER BY r.expires_at LIMIT $2::int FOR UPDATE SKIP LOCKED
 )
-DELETE FROM ${t} r USING batch, n
-WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= n.now`,
+DELETE FROM ${t} r USING batch
+WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= ${NOW}`,
 
     /*
      * $2 scope, $3 key, $4 fingerprint, $5 token, $6 leaseMs, $7 ttlMs, $8 and $9 the session's
@@ -94,10 +87,9 @@ WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= n.now`,
      * RETURNING row is the newest version, locked by us. Then puts back the timeouts that bounded
      * the wait, so the caller's own statements run with the session's settings.
      */
-    lock: `WITH ${NOW},
-up AS (
+    lock: `WITH up AS (
   INSERT INTO ${t} AS r (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
-  SELECT $2, $3, 'in_progress', $4::bytea, 1, n.now, n.now + $7::bigint, $5, n.now + $6::bigint FROM n
+  VALUES ($2, $3, 'in_progress', $4::bytea, 1, ${NOW}, ${NOW} + $7::bigint, $5, ${NOW} + $6::bigint)
   ON CONFLICT (scope, key) DO UPDATE SET
     state = CASE WHEN ${TAKE} THEN 'in_progress' ELSE r.state END,
     fingerprint = CASE WHEN ${TAKE} THEN excluded.fingerprint ELSE r.fingerprint END,
@@ -111,15 +103,13 @@ up AS (
   RETURNING r.token IS NOT DISTINCT FROM $5 AS ours, r.state, r.fingerprint = $4::bytea AS same_fingerprint,
     r.attempt, r.expires_at, r.lease_until, r.outcome, r.completed_at
 )
-SELECT up.*, n.now, set_config('lock_timeout', $8, true) AS lock_timeout,
+SELECT up.*, ${NOW} AS now, set_config('lock_timeout', $8, true) AS lock_timeout,
   set_config('statement_timeout', $9, true) AS statement_timeout
-FROM up, n`,
+FROM up`,
 
     // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs. Retention counts from now.
-    complete: `WITH ${NOW}
-UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = n.now, expires_at = n.now + $6::bigint,
-  token = NULL, lease_until = NULL
-FROM n
+    complete: `UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = ${NOW},
+  expires_at = ${NOW} + $6::bigint, token = NULL, lease_until = NULL
 WHERE r.scope = $2 AND r.key = $3 AND r.token = $4 AND r.state = 'in_progress'`,
   };
 }
