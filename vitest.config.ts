@@ -20,6 +20,7 @@ export default defineConfig({
       { find: /^oncekey\/fastify$/, replacement: src('http/fastify.ts') },
       { find: /^oncekey\/node$/, replacement: src('http/node.ts') },
       { find: /^oncekey\/client$/, replacement: src('client/index.ts') },
+      { find: /^oncekey\/gateway$/, replacement: src('gateway/index.ts') },
     ],
   },
   test: {
