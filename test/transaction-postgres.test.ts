@@ -10,6 +10,7 @@ import { Oncekey } from '../src/engine/oncekey.js';
 import { isFingerprintMismatchError } from '../src/errors/mismatch.js';
 import { isInProgressError } from '../src/errors/in-progress.js';
 import { isInvalidOptionError } from '../src/errors/invalid-option.js';
+import { isStoreUnavailableError } from '../src/errors/store-unavailable.js';
 import { memoryStore } from '../src/store/memory.js';
 import type { PostgresStore } from '../src/store/postgres/index.js';
 import { describePostgres, POSTGRES_URL } from './helpers/services.js';
@@ -79,6 +80,22 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
     const retry = await oncekey.transaction(ref, async (tx: pg.PoolClient) => increment(tx, 'b'));
     expect(retry).toEqual({ value: 1, replayed: false, attempt: 1 });
     expect(await countersNow()).toEqual({ b: 1 });
+  });
+
+  it('a failed statement that fn swallowed aborts the whole transaction: nothing commits', async () => {
+    await counterTable(['s']);
+    const ref = { scope: 'swallowed', key: 's' };
+    const error = await oncekey
+      .transaction(ref, async (tx: pg.PoolClient) => {
+        const n = await increment(tx, 's');
+        await tx.query('SELECT 1 / 0').catch(() => undefined); // PostgreSQL aborts the transaction here
+        return n;
+      })
+      .catch((e: unknown) => e);
+    expect(isStoreUnavailableError(error)).toBe(true);
+    expect(await countersNow()).toEqual({ s: 0 });
+    expect(await store.get(ref)).toBeUndefined();
+    expect(await oncekey.transaction(ref, async (tx: pg.PoolClient) => increment(tx, 's'))).toEqual({ value: 1, replayed: false, attempt: 1 });
   });
 
   it('a result the codec cannot store rolls back the write too', async () => {

@@ -98,7 +98,6 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   private readonly statementTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private readonly deadlineMs: number;
-  private readonly connectionTimeoutMs: number;
   private readonly deadlines = new Deadlines();
   private closed = false;
 
@@ -112,7 +111,6 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     this.target = `${quote(this.schema)}.${quote(this.table)}`;
     this.statementTimeoutMs = positiveInt('postgresStore.statementTimeoutMs', options.statementTimeoutMs ?? 5000);
     const connectionTimeoutMs = positiveInt('postgresStore.connectionTimeoutMs', options.connectionTimeoutMs ?? 5000);
-    this.connectionTimeoutMs = connectionTimeoutMs;
     const max = positiveInt('postgresStore.maxConnections', options.maxConnections ?? 10);
     if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
       throw new InvalidOptionError('postgresStore.clock', 'expected an object with a now() method');
@@ -260,14 +258,12 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     }
     const context: PgTransactionContext = {
       name: this.name,
-      target: this.target,
       pool: this.pool,
       lockSql: this.sql.lock,
       completeSql: this.sql.complete,
       prefix: this.prefix,
       statementTimeoutMs: this.statementTimeoutMs,
       queryTimeoutMs: this.queryTimeoutMs,
-      connectionTimeoutMs: this.connectionTimeoutMs,
       now: () => this.now(),
       guard: (operation, call, deadlineMs) => this.guard(operation, call, deadlineMs),
     };

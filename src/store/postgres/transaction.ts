@@ -22,7 +22,6 @@ import { ms, utf8 } from './rows.js';
 /** What the store gives this module: its pool, statements and limits. */
 export interface PgTransactionContext {
   readonly name: string;
-  readonly target: string;
   readonly pool: pg.Pool;
   readonly lockSql: string;
   readonly completeSql: string;
@@ -30,7 +29,6 @@ export interface PgTransactionContext {
   readonly prefix: string;
   readonly statementTimeoutMs: number;
   readonly queryTimeoutMs: number;
-  readonly connectionTimeoutMs: number;
   now(): number | null;
   /** Deadline and error mapping of the store, for one call. */
   guard<T>(operation: string, call: () => Promise<T>, deadlineMs?: number): Promise<T>;
@@ -64,26 +62,30 @@ export async function pgTransaction<T>(
   const waitMs = Math.max(1, Math.floor(request.waitMs));
   const token = randomUUID();
 
-  const client = await ctx.guard('transaction', () => ctx.pool.connect());
+  const connecting = ctx.pool.connect();
+  let client: pg.PoolClient;
+  try {
+    client = await ctx.guard('transaction', () => connecting);
+  } catch (error) {
+    // Past our deadline the pool may still hand over a connection: give it back.
+    connecting.then((late) => late.release(), () => undefined);
+    throw error;
+  }
   // A checked-out client has no error listener of the pool's: without ours, a connection that
   // dies while the caller's work runs would crash the process.
   const ignore = (): void => undefined;
   client.on('error', ignore);
   let broken = false;
   /** One of our statements: bounded, mapped; a failure leaves the connection unfit for reuse. */
-  const ours = async <R extends pg.QueryResultRow>(
-    operation: string,
-    query: pg.QueryConfig,
-    extraMs = 0,
-  ): Promise<pg.QueryResult<R>> => {
+  const ours = async <R extends pg.QueryResultRow>(operation: string, query: pg.QueryConfig): Promise<pg.QueryResult<R>> => {
     try {
       return await ctx.guard(
         operation,
-        () => client.query<R>({ ...query, query_timeout: ctx.queryTimeoutMs + extraMs } as pg.QueryConfig),
-        ctx.queryTimeoutMs + extraMs + 1000,
+        () => client.query<R>({ ...query, query_timeout: ctx.queryTimeoutMs } as pg.QueryConfig),
+        ctx.queryTimeoutMs + 1000,
       );
     } catch (error) {
-      broken = true;
+      if (connectionLost(error)) broken = true;
       throw error;
     }
   };
@@ -127,7 +129,7 @@ export async function pgTransaction<T>(
         await rollback();
         return { kind: 'locked' };
       }
-      broken = true;
+      if (connectionLost(error)) broken = true;
       throw error;
     }
     if (!row.ours) {
@@ -164,9 +166,22 @@ export async function pgTransaction<T>(
   }
 }
 
-function isLockTimeout(error: unknown): boolean {
-  const cause = error instanceof StoreUnavailableError ? error.cause : error;
-  return (cause as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE;
+/** The SQLSTATE behind a (mapped) driver error, if the server reported it (pg sets `severity`). */
+function sqlState(error: unknown): string | undefined {
+  const cause = (error instanceof StoreUnavailableError ? error.cause : error) as { code?: unknown; severity?: unknown } | null;
+  return typeof cause?.severity === 'string' && typeof cause.code === 'string' ? cause.code : undefined;
+}
+
+const isLockTimeout = (error: unknown): boolean => sqlState(error) === LOCK_NOT_AVAILABLE;
+
+/**
+ * Whether the connection is unfit for reuse: no answer from the server (a timeout, a reset), or
+ * the server ending the session. An error the server reported otherwise (say 25P02, after a
+ * statement of the caller's failed) leaves it usable once rolled back.
+ */
+function connectionLost(error: unknown): boolean {
+  const code = sqlState(error);
+  return code === undefined || code.startsWith('08') || code.startsWith('57P');
 }
 
 /** The row is not ours to take: say why, as `begin` would. */
