@@ -95,6 +95,28 @@ describe('idempotency middleware (core)', () => {
     expect(runs).toBe(1);
   });
 
+  test('a request with an empty (but non-null) body stream reaches the handler, with an empty body, and is stored', async () => {
+    const store = memoryStore();
+    const handle = idempotency({ store });
+    const empty = (): Request => new Request('http://api.test/orders', {
+      method: 'POST',
+      headers: { 'idempotency-key': 'k' },
+      body: new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
+      duplex: 'half',
+    } as RequestInit);
+    const seen: string[] = [];
+    const first = await handle(empty(), async (request) => {
+      seen.push(await request.text());
+      return new Response('created', { status: 201 });
+    });
+    expect(first.status).toBe(201);
+    expect(await first.text()).toBe('created');
+    const again = await handle(empty(), async () => new Response('ran again', { status: 201 }));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe('created');
+    expect(seen).toEqual(['']);
+  });
+
   test('a response without a body (204) is stored and replayed', async () => {
     const handle = idempotency({ store: memoryStore() });
     const first = await handle(post('k'), async () => new Response(null, { status: 204, headers: { etag: '"v1"' } }));

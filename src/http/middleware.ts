@@ -75,7 +75,9 @@ export function idempotency(options: IdempotencyOptions): IdempotencyHandler {
       }));
     }
     const body = read.bytes;
-    const forwarded = (): Request => new Request(request, { body: body.byteLength > 0 ? body : null });
+    // The body was read (even an empty stream leaves the request used): the handler gets a copy
+    // holding the same bytes. A request without a body was never read and goes on as it is.
+    const forwarded = (): Request => (request.bodyUsed ? new Request(request, { body }) : request);
     const ref: KeyRef = { scope: await config.scope(request), key: parsed.key };
     const fingerprintInput = await config.fingerprint(request, body);
     return protect(config, runOptions, emit, request, ref, fingerprintInput, forwarded, next);
