@@ -233,10 +233,13 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     const batchSize = positiveInt('sweep.batchSize', options.batchSize ?? 500);
     const maxBatches = options.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', options.maxBatches);
     let removed = 0;
+    let upto: string | null = null;
     for (let batch = 0; batch < maxBatches; batch++) {
-      const { rowCount } = await this.query('sweep', [this.now(), batchSize]);
-      removed += rowCount ?? 0;
-      if ((rowCount ?? 0) < batchSize) break;
+      const result: pg.QueryResult<{ removed: number; upto: string | null }> = await this.query('sweep', [this.now(), batchSize, upto]);
+      const done = result.rows[0]?.removed ?? 0;
+      removed += done;
+      if (done < batchSize) break;
+      upto = result.rows[0]!.upto;
     }
     return removed;
   }

@@ -71,13 +71,25 @@ WHERE r.scope = $2 AND r.expires_at > ${NOW}
 ORDER BY r.key
 LIMIT $5::int`,
 
-    // $2 batch size. SKIP LOCKED: a sweeper never waits on (or blocks) a live begin/commit.
-    sweep: `WITH batch AS (
-  SELECT r.scope, r.key FROM ${t} r WHERE r.expires_at <= ${NOW}
+    // $2 batch size, $3 lower bound on expires_at (or NULL). Walks the expiry index from the
+    // oldest; each batch starts where the previous one ended, so it does not re-walk the index
+    // entries of rows the previous batches deleted (they stay until VACUUM, and would make a
+    // long sweep quadratic). SKIP LOCKED: a sweeper never waits on (or blocks) a live begin/commit.
+    // synchronous_commit off for this statement's own commit only: a batch lost in a crash just
+    // removed records that every operation already treats as absent, and any later write that
+    // was acknowledged flushed the WAL past it anyway.
+    sweep: `WITH relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+batch AS (
+  SELECT r.scope, r.key FROM ${t} r
+  WHERE r.expires_at <= ${NOW} AND r.expires_at >= coalesce($3::bigint, -9223372036854775808)
   ORDER BY r.expires_at LIMIT $2::int FOR UPDATE SKIP LOCKED
+),
+gone AS (
+  DELETE FROM ${t} r USING batch
+  WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= ${NOW}
+  RETURNING r.expires_at
 )
-DELETE FROM ${t} r USING batch
-WHERE r.scope = batch.scope AND r.key = batch.key AND r.expires_at <= ${NOW}`,
+SELECT count(*)::int AS removed, max(expires_at) AS upto, (SELECT setting FROM relaxed) AS synchronous_commit FROM gone`,
 
     /*
      * $2 scope, $3 key, $4 fingerprint, $5 token, $6 leaseMs, $7 ttlMs, $8 and $9 the session's
