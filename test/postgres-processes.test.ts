@@ -49,8 +49,6 @@ describePostgres()('postgres store across processes', () => {
       const acquired = results.flatMap((r) => r.acquired).sort();
       expect(acquired).toEqual(Array.from({ length: KEYS }, (_, i) => `key-${i}`).sort());
       expect(new Set(results.flatMap((r) => r.other))).toEqual(new Set(['in_progress']));
-      // More than one process won some keys: the processes really raced each other.
-      expect(results.filter((r) => r.acquired.length > 0).length).toBeGreaterThan(1);
       const { rows } = await bed.admin.query(
         `SELECT count(*)::int AS n, max(attempt) AS attempt FROM "${store.schema}"."${store.table}"`);
       expect(rows[0]).toEqual({ n: KEYS, attempt: 1 });
