@@ -12,13 +12,14 @@ export async function readBodyWithin(request: Request, limit: number): Promise<B
   const length = request.headers.get('content-length');
   const declared = length === null ? Number.NaN : Number(length);
   if (declared > limit) return { kind: 'too_large', limit };
-  if (request.body === null) return { kind: 'body', bytes: new Uint8Array(0) };
   if (declared <= limit) {
-    // Within the limit by its length: one read is much cheaper than chunk by chunk. The length
+    // Within the limit by its length: one read is much cheaper than chunk by chunk (and reads a
+    // null body as empty without touching `body`, which some runtimes build lazily). The length
     // is checked again, for a Request built in-process with a wrong Content-Length.
     const bytes = new Uint8Array(await request.arrayBuffer());
     return bytes.byteLength > limit ? { kind: 'too_large', limit } : { kind: 'body', bytes };
   }
+  if (request.body === null) return { kind: 'body', bytes: new Uint8Array(0) };
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -20,17 +20,18 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
   const middleware = core(options);
   return async (c, next) => {
     if (!middleware.covers(c.req.method)) return next();
-    let request = c.req.raw;
-    // An earlier middleware (a validator) read the body through c.req: take it from Hono's cache.
-    if (request.bodyUsed) request = new Request(request, { body: await c.req.arrayBuffer() });
+    const request = c.req.raw;
+    // An earlier middleware (a validator) read the body through c.req: the bytes are in Hono's
+    // cache, where the handler reads them too, so the request is not copied.
+    const inHand = request.bodyUsed ? new Uint8Array(await c.req.arrayBuffer()) : undefined;
     let ranNext = false;
     const response = await middleware(request, async (forwarded) => {
       // The middleware consumed the original body; the handler reads the same bytes from here.
-      c.req.raw = forwarded;
+      if (forwarded !== request) c.req.raw = forwarded;
       ranNext = true;
       await next(); // Hono turns a thrown error into c.res through onError, so this resolves
       return c.res;
-    });
+    }, inHand);
     if (!ranNext) return response;
     // After next() the context is finalized, so a returned Response would be ignored.
     c.res = response;

@@ -16,7 +16,7 @@ import { isStoreUnavailableError } from '../errors/store-unavailable.js';
 import type { RunResult } from '../engine/oncekey.js';
 import type { RunOptions } from '../engine/settings.js';
 import type { KeyRef } from '../store/contract.js';
-import { readBodyWithin } from './body.js';
+import { type BodyRead, readBodyWithin } from './body.js';
 import { type CapturedBody, captureResponse } from './capture.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
 import { type IdempotencyOptions, type OutcomeEvent, type ResolvedOptions, resolveOptions } from './options.js';
@@ -28,7 +28,12 @@ export type Next = (request: Request) => Promise<Response>;
 
 /** The middleware: what adapters call for every request. */
 export interface IdempotencyHandler {
-  (request: Request, next: Next): Promise<Response>;
+  /**
+   * `body`, when given, is the request's body already in hand (an adapter read it, or a framework
+   * cached it): the middleware then reads nothing from `request` and hands `request` itself to
+   * `next`, so the adapter must make the same bytes available to the application.
+   */
+  (request: Request, next: Next, body?: Uint8Array): Promise<Response>;
   /**
    * Whether requests with this method are covered. Adapters use it to hand other requests
    * straight to the application, without the middleware (and without an `onOutcome` event).
@@ -58,7 +63,7 @@ export function idempotency(options: IdempotencyOptions): IdempotencyHandler {
     }
   };
 
-  const middleware = async function idempotencyMiddleware(request: Request, next: Next): Promise<Response> {
+  const middleware = async function idempotencyMiddleware(request: Request, next: Next, inHand?: Uint8Array): Promise<Response> {
     if (!config.methods.has(request.method.toUpperCase())) return skip(request, next, emit);
     const parsed = parseIdempotencyKey(request.headers.get('idempotency-key'), { acceptBareKey: config.acceptBareKey });
     if (parsed.kind === 'missing') {
@@ -67,7 +72,9 @@ export function idempotency(options: IdempotencyOptions): IdempotencyHandler {
     }
     if (parsed.kind === 'malformed') return reject(request, emit, problemResponse('key-malformed', parsed.detail));
 
-    const read = await readBodyWithin(request, config.maxRequestBody);
+    const read: BodyRead = inHand === undefined
+      ? await readBodyWithin(request, config.maxRequestBody)
+      : inHand.byteLength > config.maxRequestBody ? { kind: 'too_large', limit: config.maxRequestBody } : { kind: 'body', bytes: inHand };
     if (read.kind === 'too_large') {
       return reject(request, emit, problemResponse('body-too-large', `the request body exceeds ${config.maxRequestBody} bytes; nothing was run`, {
         headers: { connection: 'close' },
@@ -77,7 +84,7 @@ export function idempotency(options: IdempotencyOptions): IdempotencyHandler {
     const body = read.bytes;
     // The body was read (even an empty stream leaves the request used): the handler gets a copy
     // holding the same bytes. A request without a body was never read and goes on as it is.
-    const forwarded = (): Request => (request.bodyUsed ? new Request(request, { body }) : request);
+    const forwarded = (): Request => (inHand === undefined && request.bodyUsed ? new Request(request, { body }) : request);
     const ref: KeyRef = { scope: await config.scope(request), key: parsed.key };
     const fingerprintInput = await config.fingerprint(request, body);
     return protect(config, runOptions, emit, request, ref, fingerprintInput, forwarded, next);
@@ -110,12 +117,19 @@ async function protect(
     produced = response;
     if (!config.storeStatus(response.status)) throw new ReleaseKey(response);
     const captured = deferred<CapturedBody>();
-    const wrapped = captureResponse(response, config.maxResponseBody, async (result) => {
+    const capture = await captureResponse(response, config.maxResponseBody, async (result) => {
       captured.resolve(result);
       await runOver.promise;
     });
-    if (wrapped !== response) streaming.resolve((produced = wrapped));
-    const result = await captured.promise;
+    let result: CapturedBody;
+    if (capture.kind === 'complete') {
+      // The body was in hand at once: the caller gets it from memory once it is stored.
+      result = capture;
+      if (response.body !== null) produced = new Response(capture.bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+    } else {
+      streaming.resolve((produced = capture.response));
+      result = await captured.promise;
+    }
     if (result.kind === 'error') {
       bodyBroke = true;
       throw result.error; // a broken body is a failure of the handler: release
