@@ -1,3 +1,4 @@
+import { describe, expect, test } from 'vitest';
 import { Hono } from 'hono';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
@@ -35,4 +36,26 @@ runHttpBehaviour('oncekey/hono', async ({ handler, options }) => {
   });
   app.onError((_error, c) => c.text('Internal Server Error', 500));
   return listen(createAdaptorServer({ fetch: app.fetch }) as Server);
+});
+
+describe('oncekey/hono after a middleware that read the body', () => {
+  test('the handler reads the cached body; the retry is a replay of the first run', async () => {
+    const { memoryStore } = await import('oncekey/memory');
+    const app = new Hono();
+    let runs = 0;
+    app.use('*', async (c, next) => {
+      await c.req.json(); // a validator
+      await next();
+    });
+    app.use('*', idempotency({ store: memoryStore() }));
+    app.post('/orders', async (c) => c.json({ run: ++runs, ...(await c.req.json<object>()) }, 201));
+    const send = () => app.request('/orders', { method: 'POST', body: '{"item":"book"}', headers: { 'content-type': 'application/json', 'idempotency-key': '"k1"' } });
+    const first = await send();
+    const again = await send();
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ run: 1, item: 'book' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual({ run: 1, item: 'book' });
+    expect(runs).toBe(1);
+  });
 });
