@@ -61,6 +61,11 @@ interface Entry {
   leaseUntil: number | undefined;
   outcome: string | undefined;
   completedAt: number | undefined;
+  /** Position in the expiry heap; -1 once removed. */
+  heapIndex: number;
+  /** Neighbours in the completion-order list (completed records only). */
+  olderDone: Entry | undefined;
+  newerDone: Entry | undefined;
 }
 
 /** A record in memory; see the module comment for the eviction rules. */
@@ -79,22 +84,23 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
 
   const scopes = new Map<string, Map<string, Entry>>();
   let size = 0;
-  // Completed records in the order they completed: the first one is the oldest to evict.
-  const completed = new Set<Entry>();
-  // Every expiresAt ever set, smallest first. Entries go stale when a record changes or goes;
-  // they are skipped when they reach the top, so eviction and sweep cost what they remove.
+  // Completed records in the order they completed, linked through the entries (O(1) to add,
+  // remove and find the oldest, which is the one to evict).
+  const completed = new CompletionList();
+  // Every record by its current expiresAt, smallest first, so eviction and sweep cost what they
+  // remove.
   const expiries = new ExpiryHeap();
   let closed = false;
 
   const find = (ref: KeyRef): Entry | undefined => scopes.get(ref.scope)?.get(ref.key);
-  const isCurrent = (e: Entry): boolean => find(e) === e;
 
   function remove(e: Entry): void {
     const keys = scopes.get(e.scope);
     if (keys?.get(e.key) !== e) return;
     keys.delete(e.key);
     if (keys.size === 0) scopes.delete(e.scope);
-    completed.delete(e);
+    if (e.state === 'completed') completed.delete(e);
+    expiries.delete(e);
     size--;
   }
 
@@ -103,31 +109,20 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
     if (!keys) scopes.set(e.scope, (keys = new Map()));
     keys.set(e.key, e);
     size++;
-    expiries.push(e.expiresAt, e);
-  }
-
-  /** The live expiry at the top of the heap, after dropping stale ones. */
-  function earliestExpiry(): Entry | undefined {
-    for (;;) {
-      const top = expiries.peek();
-      if (!top) return undefined;
-      if (isCurrent(top.entry) && top.entry.expiresAt === top.expiresAt) return top.entry;
-      expiries.pop();
-    }
+    expiries.push(e);
   }
 
   function makeRoom(now: number): void {
-    const soonest = earliestExpiry();
+    const soonest = expiries.peek();
     if (soonest && soonest.expiresAt <= now) {
-      expiries.pop();
       remove(soonest);
       onEvict?.({ scope: soonest.scope, key: soonest.key }, 'expired');
       return;
     }
-    const oldest = completed.values().next();
-    if (!oldest.done) {
-      remove(oldest.value);
-      onEvict?.({ scope: oldest.value.scope, key: oldest.value.key }, 'completed');
+    const oldest = completed.oldest;
+    if (oldest) {
+      remove(oldest);
+      onEvict?.({ scope: oldest.scope, key: oldest.key }, 'completed');
       return;
     }
     throw new StoreFullError(maxRecords);
@@ -149,17 +144,6 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
     const e = live(ref, now);
     if (!e || e.state !== 'in_progress' || e.token !== token) throw new LeaseLostError(ref);
     return e;
-  }
-
-  function compactIfBloated(): void {
-    // Stale heap entries pile up when leases are extended often; rebuild from the live set.
-    if (expiries.size > 2 * size + 1024) {
-      expiries.rebuild(allEntries());
-    }
-  }
-
-  function* allEntries(): Iterable<Entry> {
-    for (const keys of scopes.values()) yield* keys.values();
   }
 
   return {
@@ -186,8 +170,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
         e.attempt += 1;
         e.leaseUntil = now + leaseMs;
         e.expiresAt = now + ttlMs;
-        expiries.push(e.expiresAt, e);
-        compactIfBloated();
+        expiries.update(e);
         return { kind: 'acquired', token: e.token, attempt: e.attempt, recovered: true, leaseUntil: e.leaseUntil };
       }
 
@@ -205,9 +188,11 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
         leaseUntil: now + leaseMs,
         outcome: undefined,
         completedAt: undefined,
+        heapIndex: -1,
+        olderDone: undefined,
+        newerDone: undefined,
       };
       insert(fresh);
-      compactIfBloated();
       return { kind: 'acquired', token: fresh.token!, attempt: 1, recovered: false, leaseUntil: fresh.leaseUntil! };
     },
 
@@ -222,8 +207,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
       e.token = undefined;
       e.leaseUntil = undefined;
       completed.add(e);
-      expiries.push(e.expiresAt, e);
-      compactIfBloated();
+      expiries.update(e);
     },
 
     async release(ref: KeyRef, token: string): Promise<void> {
@@ -238,8 +222,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
       e.leaseUntil = now + leaseMs;
       if (e.expiresAt < e.leaseUntil) {
         e.expiresAt = e.leaseUntil;
-        expiries.push(e.expiresAt, e);
-        compactIfBloated();
+        expiries.update(e);
       }
       return e.leaseUntil;
     },
@@ -288,9 +271,8 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
       for (let batch = 0; batch < maxBatches; batch++) {
         let inBatch = 0;
         while (inBatch < batchSize) {
-          const e = earliestExpiry();
+          const e = expiries.peek();
           if (!e || e.expiresAt > now) break;
-          expiries.pop();
           remove(e);
           inBatch++;
         }
@@ -308,7 +290,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
       closed = true;
       scopes.clear();
       completed.clear();
-      expiries.rebuild([]);
+      expiries.clear();
       size = 0;
     },
   };
@@ -350,62 +332,105 @@ function codePointRank(unit: number): number {
 }
 
 
-interface Expiry {
-  readonly expiresAt: number;
-  readonly entry: Entry;
-}
+/** Completed records, oldest first: a doubly linked list threaded through the entries. */
+class CompletionList {
+  oldest: Entry | undefined;
+  private newest: Entry | undefined;
 
-/** A binary min-heap of expiries. */
-class ExpiryHeap {
-  private items: Expiry[] = [];
-
-  get size(): number {
-    return this.items.length;
+  add(e: Entry): void {
+    e.olderDone = this.newest;
+    e.newerDone = undefined;
+    if (this.newest) this.newest.newerDone = e;
+    else this.oldest = e;
+    this.newest = e;
   }
 
-  peek(): Expiry | undefined {
+  delete(e: Entry): void {
+    if (e.olderDone) e.olderDone.newerDone = e.newerDone;
+    else if (this.oldest === e) this.oldest = e.newerDone;
+    else return; // not in the list
+    if (e.newerDone) e.newerDone.olderDone = e.olderDone;
+    else this.newest = e.olderDone;
+    e.olderDone = e.newerDone = undefined;
+  }
+
+  clear(): void {
+    this.oldest = this.newest = undefined;
+  }
+}
+
+/**
+ * A binary min-heap of entries by `expiresAt`. Each entry knows its position, so a changed
+ * expiry is moved in place and a removed record leaves nothing stale behind.
+ */
+class ExpiryHeap {
+  private items: Entry[] = [];
+
+  peek(): Entry | undefined {
     return this.items[0];
   }
 
-  push(expiresAt: number, entry: Entry): void {
+  push(e: Entry): void {
+    e.heapIndex = this.items.length;
+    this.items.push(e);
+    this.siftUp(e.heapIndex);
+  }
+
+  /** Restore the order after `e.expiresAt` changed. */
+  update(e: Entry): void {
+    this.siftDown(this.siftUp(e.heapIndex));
+  }
+
+  delete(e: Entry): void {
+    const i = e.heapIndex;
+    if (i < 0) return;
+    e.heapIndex = -1;
     const items = this.items;
-    items.push({ expiresAt, entry });
-    let i = items.length - 1;
+    const last = items.pop()!;
+    if (last === e) return;
+    items[i] = last;
+    last.heapIndex = i;
+    this.siftDown(this.siftUp(i));
+  }
+
+  clear(): void {
+    for (const e of this.items) e.heapIndex = -1;
+    this.items = [];
+  }
+
+  /** Moves the entry at `i` up while it expires before its parent; returns where it ends. */
+  private siftUp(i: number): number {
+    const items = this.items;
+    const e = items[i]!;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (items[parent]!.expiresAt <= items[i]!.expiresAt) break;
-      [items[parent], items[i]] = [items[i]!, items[parent]!];
+      const p = items[parent]!;
+      if (p.expiresAt <= e.expiresAt) break;
+      items[i] = p;
+      p.heapIndex = i;
       i = parent;
     }
-  }
-
-  pop(): Expiry | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last) {
-      items[0] = last;
-      this.siftDown(0);
-    }
-    return top;
-  }
-
-  rebuild(entries: Iterable<Entry>): void {
-    this.items = Array.from(entries, (entry) => ({ expiresAt: entry.expiresAt, entry }));
-    for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    items[i] = e;
+    e.heapIndex = i;
+    return i;
   }
 
   private siftDown(i: number): void {
     const items = this.items;
+    const n = items.length;
+    const e = items[i]!;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let min = i;
-      if (l < items.length && items[l]!.expiresAt < items[min]!.expiresAt) min = l;
-      if (r < items.length && items[r]!.expiresAt < items[min]!.expiresAt) min = r;
-      if (min === i) return;
-      [items[min], items[i]] = [items[i]!, items[min]!];
-      i = min;
+      const child = r < n && items[r]!.expiresAt < items[l]!.expiresAt ? r : l;
+      const c = items[child]!;
+      if (c.expiresAt >= e.expiresAt) break;
+      items[i] = c;
+      c.heapIndex = i;
+      i = child;
     }
+    items[i] = e;
+    e.heapIndex = i;
   }
 }
