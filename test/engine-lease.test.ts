@@ -148,6 +148,50 @@ describe('heartbeat and lease loss', () => {
     expect(await oncekey.run(ref, 1, () => 'retried')).toEqual({ value: 'retried', replayed: false, attempt: 1 });
   });
 
+  it('an extend that never answers does not hold the deadline back: the signal aborts when the lease ends', async () => {
+    const inner = memoryStore({ clock });
+    const store = { ...instrumented(inner), extend: () => new Promise<number>(() => {}) };
+    const lost: LeaseLostEvent[] = [];
+    const oncekey = new Oncekey({ store, ttl: '1h', lease: 900, clock, hooks: { onLeaseLost: (e) => lost.push(e) } });
+    let signal: AbortSignal | undefined;
+    const mayReturn = gate();
+    const call = oncekey.run(ref, 1, async (ctx) => {
+      signal = ctx.signal;
+      await mayReturn.promise;
+      return 'done';
+    });
+    await vi.advanceTimersByTimeAsync(899); // the first extend went out at 300 ms and hangs
+    expect(signal?.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(LeaseLostError);
+    expect(lost).toHaveLength(1);
+    mayReturn.open();
+    expect(await call).toEqual({ value: 'done', replayed: false, attempt: 1 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a signal first read after the lease was lost is already aborted with the LeaseLostError', async () => {
+    const store = instrumented(memoryStore({ clock }), { extend: () => new StoreUnavailableError('test', 'down') });
+    const lost: LeaseLostEvent[] = [];
+    const oncekey = new Oncekey({ store, ttl: '1h', lease: 600, clock, hooks: { onLeaseLost: (e) => lost.push(e), onError: () => {} } });
+    const mayLook = gate();
+    let seen: { aborted: boolean; reason: unknown; same: boolean; spread: boolean } | undefined;
+    const call = oncekey.run(ref, 1, async (ctx) => {
+      await mayLook.promise; // never touches ctx.signal before the lease is gone
+      const { signal } = ctx;
+      seen = { aborted: signal.aborted, reason: signal.reason, same: ctx.signal === signal, spread: { ...ctx }.signal === signal };
+      return 'late';
+    });
+    await vi.advanceTimersByTimeAsync(600);
+    expect(lost).toHaveLength(1);
+    mayLook.open();
+    // Nobody took over, so the fenced commit still succeeds: losing the lease is a warning, not a verdict.
+    expect(await call).toEqual({ value: 'late', replayed: false, attempt: 1 });
+    expect(seen).toEqual({ aborted: true, reason: lost[0]!.error, same: true, spread: true });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('takes over the expired lease of a crashed holder: recovered, attempt 2', async () => {
     const store = memoryStore({ clock });
     const recovered: RecoverEvent[] = [];

@@ -15,7 +15,7 @@ import { OncekeyError } from '../errors/oncekey-error.js';
 import type { Acquired, Clock, KeyRef, Replay, Store } from '../store/contract.js';
 import type { Codec } from './codec.js';
 import { fingerprint } from './fingerprint.js';
-import { type Heartbeat, startHeartbeat } from './heartbeat.js';
+import { Heartbeat, type HeartbeatListener } from './heartbeat.js';
 import { HookRunner } from './hooks.js';
 import { decodeOutcome, encodeError, encodeResult } from './outcome.js';
 import { validateRef } from './ref.js';
@@ -173,28 +173,22 @@ export class Oncekey {
     const { token, attempt, recovered } = lease;
     this.#hooks.emit('onAcquire', { ref, attempt, recovered, leaseUntil: lease.leaseUntil });
     if (recovered) this.#hooks.emit('onRecover', { ref, attempt });
-    let lostReported = false;
-    const leaseLost = (error: LeaseLostError): void => {
-      if (lostReported) return;
-      lostReported = true;
-      this.#hooks.emit('onLeaseLost', { ref, attempt, error });
-    };
-    const heartbeat = startHeartbeat({
-      store: this.store,
-      ref,
-      token,
-      leaseMs: s.leaseMs,
-      clock: this.#clock,
-      since: sent,
-      onLost: leaseLost,
-      onExtendError: (error) => this.#hooks.report(ref, 'extend', error),
-    });
-    const started = this.#clock.now();
-    const held: Held = { ref, token, attempt, started, heartbeat, leaseLost };
+    const held = new Held(this.#hooks, ref, token, attempt);
+    const heartbeat = new Heartbeat(this.store, ref, token, s.leaseMs, this.#clock, sent, held);
+    held.heartbeat = heartbeat;
+    held.started = this.#clock.now();
 
     let value: O;
     try {
-      value = await fn({ signal: heartbeat.signal, attempt, recovered, ref });
+      // `signal` is a getter so that the AbortController is made only for functions that use it.
+      value = await fn({
+        get signal() {
+          return heartbeat.signal;
+        },
+        attempt,
+        recovered,
+        ref,
+      });
     } catch (error) {
       heartbeat.stop();
       await this.#settleError(held, error, s);
@@ -214,10 +208,10 @@ export class Oncekey {
     try {
       await this.store.commit(ref, token, encodeResult(attempt, text), s.ttlMs);
     } catch (error) {
-      if (isLeaseLostError(error)) leaseLost(error);
+      if (isLeaseLostError(error)) held.leaseLost(error);
       throw error;
     }
-    this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - started, error: false });
+    this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - held.started, error: false });
     this.#waiters.wake(ref);
     return { value, replayed: false, attempt };
   }
@@ -266,13 +260,33 @@ export class Oncekey {
   }
 }
 
-interface Held {
-  readonly ref: KeyRef;
-  readonly token: string;
-  readonly attempt: number;
-  readonly started: number;
-  readonly heartbeat: Heartbeat;
-  readonly leaseLost: (error: LeaseLostError) => void;
+/** One holding of a key: what settling it needs, and the heartbeat's listener. */
+class Held implements HeartbeatListener {
+  heartbeat!: Heartbeat;
+  started = 0;
+  #lostReported = false;
+
+  constructor(
+    readonly hooks: HookRunner,
+    readonly ref: KeyRef,
+    readonly token: string,
+    readonly attempt: number,
+  ) {}
+
+  /** Reports the loss once, whichever of heartbeat, commit or release noticed it first. */
+  leaseLost(error: LeaseLostError): void {
+    if (this.#lostReported) return;
+    this.#lostReported = true;
+    this.hooks.emit('onLeaseLost', { ref: this.ref, attempt: this.attempt, error });
+  }
+
+  onLost(error: LeaseLostError): void {
+    this.leaseLost(error);
+  }
+
+  onExtendError(error: unknown): void {
+    this.hooks.report(this.ref, 'extend', error);
+  }
 }
 
 function unserializable(cause: unknown): OncekeyError {
