@@ -24,77 +24,90 @@ const PICK_FIELDS = 'or pick the fields that identify the request with the `fing
 
 /** The RFC 8785 canonical JSON text of `value`; `root` names it in error paths. */
 export function canonicalize(value: unknown, root = 'input'): string {
-  return serialize(value, root, '', new Set(), false);
+  return serialize(value, root, undefined, [], false);
 }
 
-function serialize(value: unknown, path: string, key: string, ancestors: Set<object>, replaced: boolean): string {
+// Error paths are built only when an error is thrown: a value is passed with its parent's path
+// and its own key (undefined for the root), so a valid input costs no path strings for its
+// leaves. `ancestors` is the stack of containers being serialized (for cycles); inputs are
+// shallow, so a linear search beats hashing every object into a Set.
+
+function pathOf(parent: string, key: string | number | undefined): string {
+  if (key === undefined) return parent;
+  return typeof key === 'number' ? indexPath(parent, key) : propertyPath(parent, key);
+}
+
+function serialize(value: unknown, parent: string, key: string | number | undefined, ancestors: object[], replaced: boolean): string {
   switch (typeof value) {
     case 'string':
-      if (!isWellFormed(value)) throw unsupported(path, 'the string holds a lone UTF-16 surrogate', 'fix the text or encode it as base64');
+      if (!isWellFormed(value)) throw unsupported(pathOf(parent, key), 'the string holds a lone UTF-16 surrogate', 'fix the text or encode it as base64');
       return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) throw unsupported(path, `${value} is not a JSON number`, 'use null, a finite number or a string');
+      if (!Number.isFinite(value)) throw unsupported(pathOf(parent, key), `${value} is not a JSON number`, 'use null, a finite number or a string');
       return String(value); // ECMAScript Number::toString is exactly RFC 8785's number form; -0 gives "0"
     case 'boolean':
       return value ? 'true' : 'false';
     case 'undefined':
-      throw unsupported(path, 'undefined has no JSON form here', 'use null, or leave the property out of its object');
+      throw unsupported(pathOf(parent, key), 'undefined has no JSON form here', 'use null, or leave the property out of its object');
     case 'bigint':
-      throw unsupported(path, 'a BigInt has no JSON form', 'convert it to a string with value.toString()');
+      throw unsupported(pathOf(parent, key), 'a BigInt has no JSON form', 'convert it to a string with value.toString()');
     case 'symbol':
-      throw unsupported(path, 'a symbol has no JSON form', 'use a string');
+      throw unsupported(pathOf(parent, key), 'a symbol has no JSON form', 'use a string');
     case 'function':
-      throw unsupported(path, 'a function has no JSON form', PICK_FIELDS);
+      throw unsupported(pathOf(parent, key), 'a function has no JSON form', PICK_FIELDS);
   }
   if (value === null) return 'null';
   const object = value as object;
   if (isBinary(object)) {
-    throw unsupported(path, `binary data (${describeObject(object).replace(/^an instance of /, '')}) has no JSON form`,
+    throw unsupported(pathOf(parent, key), `binary data (${describeObject(object).replace(/^an instance of /, '')}) has no JSON form`,
       "encode it as a base64 string with Buffer.from(bytes).toString('base64'), or fingerprint the bytes alone as a top-level Uint8Array");
   }
   if (object instanceof Date && Number.isNaN(object.getTime())) {
-    throw unsupported(path, 'the Date is invalid', 'pass a valid Date or null');
+    throw unsupported(pathOf(parent, key), 'the Date is invalid', 'pass a valid Date or null');
   }
   if (!replaced && typeof (object as { toJSON?: unknown }).toJSON === 'function') {
-    const json = (object as { toJSON(key: string): unknown }).toJSON(key);
-    return serialize(json, path, key, ancestors, true);
+    const json = (object as { toJSON(key: string): unknown }).toJSON(key === undefined ? '' : String(key));
+    return serialize(json, parent, key, ancestors, true);
   }
-  if (ancestors.has(object)) throw unsupported(path, 'the value contains itself (a cycle)', PICK_FIELDS);
-  ancestors.add(object);
+  const path = pathOf(parent, key);
+  if (ancestors.includes(object)) throw unsupported(path, 'the value contains itself (a cycle)', PICK_FIELDS);
+  ancestors.push(object);
   try {
     return Array.isArray(object) ? serializeArray(object, path, ancestors) : serializeObject(object, path, ancestors);
   } finally {
-    ancestors.delete(object);
+    ancestors.pop();
   }
 }
 
-function serializeArray(array: readonly unknown[], path: string, ancestors: Set<object>): string {
-  const parts: string[] = [];
+function serializeArray(array: readonly unknown[], path: string, ancestors: object[]): string {
+  let text = '[';
   for (let i = 0; i < array.length; i++) {
-    const at = indexPath(path, i);
-    if (!(i in array)) throw unsupported(at, 'a hole in a sparse array has no JSON form', 'fill it with null');
-    parts.push(serialize(array[i], at, String(i), ancestors, false));
+    if (!(i in array)) throw unsupported(indexPath(path, i), 'a hole in a sparse array has no JSON form', 'fill it with null');
+    if (i > 0) text += ',';
+    text += serialize(array[i], path, i, ancestors, false);
   }
-  return `[${parts.join(',')}]`;
+  return `${text}]`;
 }
 
-function serializeObject(object: object, path: string, ancestors: Set<object>): string {
+function serializeObject(object: object, path: string, ancestors: object[]): string {
   if (!isPlainObject(object)) throw unsupported(path, `${describeObject(object)} has no JSON form`, suggestionFor(object));
-  const symbol = Object.getOwnPropertySymbols(object).find((s) => Object.prototype.propertyIsEnumerable.call(object, s));
-  if (symbol !== undefined) {
-    throw unsupported(path, `the symbol-keyed property ${String(symbol)} has no JSON form`, 'use a string key');
+  const symbols = Object.getOwnPropertySymbols(object);
+  for (const symbol of symbols) {
+    if (Object.prototype.propertyIsEnumerable.call(object, symbol)) {
+      throw unsupported(path, `the symbol-keyed property ${String(symbol)} has no JSON form`, 'use a string key');
+    }
   }
   // Default sort compares UTF-16 code units, which is RFC 8785's order.
   const keys = Object.keys(object).sort();
-  const parts: string[] = [];
+  let text = '{';
   for (const key of keys) {
-    const at = propertyPath(path, key);
-    if (!isWellFormed(key)) throw unsupported(at, 'the property name holds a lone UTF-16 surrogate', 'fix the name');
+    if (!isWellFormed(key)) throw unsupported(propertyPath(path, key), 'the property name holds a lone UTF-16 surrogate', 'fix the name');
     const item = (object as Record<string, unknown>)[key];
     if (item === undefined) continue; // JSON's rule: an undefined property is absent
-    parts.push(`${JSON.stringify(key)}:${serialize(item, at, key, ancestors, false)}`);
+    if (text.length > 1) text += ',';
+    text += `${JSON.stringify(key)}:${serialize(item, path, key, ancestors, false)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${text}}`;
 }
 
 function isBinary(value: object): boolean {

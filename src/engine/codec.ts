@@ -32,7 +32,7 @@ const UNDEFINED = '';
 export const jsonCodec: Codec = {
   encode(value) {
     if (value === undefined) return UNDEFINED;
-    assertJson(value, 'result', new Set());
+    assertJson(value, 'result', undefined, []);
     return JSON.stringify(value);
   },
   decode(text) {
@@ -40,47 +40,54 @@ export const jsonCodec: Codec = {
   },
 };
 
-function assertJson(value: unknown, path: string, ancestors: Set<object>): void {
+// As in canonical.ts: a value travels with its parent's path and its key, and the path string is
+// built only for an error or a container; `ancestors` is the stack of containers being checked.
+function pathOf(parent: string, key: string | number | undefined): string {
+  if (key === undefined) return parent;
+  return typeof key === 'number' ? indexPath(parent, key) : propertyPath(parent, key);
+}
+
+function assertJson(value: unknown, parent: string, key: string | number | undefined, ancestors: object[]): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw fail(path, `${value} would be stored as null`);
+      if (!Number.isFinite(value)) throw fail(pathOf(parent, key), `${value} would be stored as null`);
       return;
     case 'undefined':
-      throw fail(path, 'undefined inside a result would be dropped or stored as null; use null');
+      throw fail(pathOf(parent, key), 'undefined inside a result would be dropped or stored as null; use null');
     case 'bigint':
-      throw fail(path, 'a BigInt cannot be stored as JSON; return a string, or use a codec such as superjson');
+      throw fail(pathOf(parent, key), 'a BigInt cannot be stored as JSON; return a string, or use a codec such as superjson');
     case 'symbol':
     case 'function':
-      throw fail(path, `a ${typeof value} cannot be stored`);
+      throw fail(pathOf(parent, key), `a ${typeof value} cannot be stored`);
   }
   if (value === null) return;
   const object = value as object;
+  const path = pathOf(parent, key);
   if (value instanceof Date) {
     throw fail(path, 'a Date would be replayed as a string; return date.toISOString(), or use a codec such as superjson');
   }
-  if (ancestors.has(object)) throw fail(path, 'the result contains itself (a cycle)');
-  ancestors.add(object);
+  if (ancestors.includes(object)) throw fail(path, 'the result contains itself (a cycle)');
+  ancestors.push(object);
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
-      const at = indexPath(path, i);
-      if (!(i in object)) throw fail(at, 'a hole in a sparse array would be replayed as null');
-      assertJson(object[i], at, ancestors);
+      if (!(i in object)) throw fail(indexPath(path, i), 'a hole in a sparse array would be replayed as null');
+      assertJson(object[i], path, i, ancestors);
     }
   } else {
     if (!isPlainObject(object)) {
       throw fail(path, `${describeObject(object)} would be replayed as a plain object or lost; return plain data, or use a codec such as superjson`);
     }
-    if (Object.getOwnPropertySymbols(object).some((s) => Object.prototype.propertyIsEnumerable.call(object, s))) {
-      throw fail(path, 'a symbol-keyed property would be dropped');
+    for (const symbol of Object.getOwnPropertySymbols(object)) {
+      if (Object.prototype.propertyIsEnumerable.call(object, symbol)) throw fail(path, 'a symbol-keyed property would be dropped');
     }
     for (const key of Object.keys(object)) {
-      assertJson((object as Record<string, unknown>)[key], propertyPath(path, key), ancestors);
+      assertJson((object as Record<string, unknown>)[key], path, key, ancestors);
     }
   }
-  ancestors.delete(object);
+  ancestors.pop();
 }
 
 function fail(path: string, detail: string): UnserializableResultError {
