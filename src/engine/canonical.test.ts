@@ -221,6 +221,40 @@ describe('fingerprint', () => {
     );
   });
 
+  it('property: canonicalize(x) is JSON.stringify of x with keys sorted by UTF-16 code units', () => {
+    // An independent writer: integer-like keys break JS property order, so no object is rebuilt.
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      if (value === null || typeof value !== 'object') return JSON.stringify(value);
+      const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    };
+    // Any UTF-16 text without lone surrogates (those are rejected, tested above).
+    const text = (maxLength: number) =>
+      fc.string({ unit: 'binary', maxLength }).map((t) => (t as string & { toWellFormed(): string }).toWellFormed());
+    const key = fc.oneof(text(6), fc.string({ maxLength: 3 }), fc.constantFrom('0', '10', '2', '-1', '__proto__'));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        text(8),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 20 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalize(v)).toBe(reference(v));
+      }),
+      { numRuns: 300 },
+    );
+    // Wide objects take another sorting path.
+    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${`k${(i * 7) % 40}\u00e9${i % 3}`.slice(0, 2 + (i % 4))}${i % 2 ? '\u{1f600}' : '\uffff'}`, i]));
+    expect(canonicalize(wide)).toBe(reference(wide));
+  });
+
   it('property: distinct JSON values have distinct fingerprints, equal ones equal', () => {
     const pair = fc.oneof(
       fc.tuple(fc.jsonValue(), fc.jsonValue()),

@@ -41,7 +41,7 @@ function serialize(value: unknown, parent: string, key: string | number | undefi
   switch (typeof value) {
     case 'string':
       if (!isWellFormed(value)) throw unsupported(pathOf(parent, key), 'the string holds a lone UTF-16 surrogate', 'fix the text or encode it as base64');
-      return JSON.stringify(value);
+      return quote(value);
     case 'number':
       if (!Number.isFinite(value)) throw unsupported(pathOf(parent, key), `${value} is not a JSON number`, 'use null, a finite number or a string');
       return String(value); // ECMAScript Number::toString is exactly RFC 8785's number form; -0 gives "0"
@@ -97,17 +97,42 @@ function serializeObject(object: object, path: string, ancestors: object[]): str
       throw unsupported(path, `the symbol-keyed property ${String(symbol)} has no JSON form`, 'use a string key');
     }
   }
-  // Default sort compares UTF-16 code units, which is RFC 8785's order.
-  const keys = Object.keys(object).sort();
+  const keys = sortKeys(Object.keys(object));
   let text = '{';
   for (const key of keys) {
     if (!isWellFormed(key)) throw unsupported(propertyPath(path, key), 'the property name holds a lone UTF-16 surrogate', 'fix the name');
     const item = (object as Record<string, unknown>)[key];
     if (item === undefined) continue; // JSON's rule: an undefined property is absent
     if (text.length > 1) text += ',';
-    text += `${JSON.stringify(key)}:${serialize(item, path, key, ancestors, false)}`;
+    text += `${quote(key)}:${serialize(item, path, key, ancestors, false)}`;
   }
   return `${text}}`;
+}
+
+/** Sorted by UTF-16 code units, RFC 8785's order (as `sort()` and `<` compare strings). */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  // Objects are small: an insertion sort beats the general sort several times over.
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+/** `JSON.stringify(text)`, skipping the call for text with nothing to escape (the usual case). */
+function quote(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Control characters, `"` and `\` are escaped; surrogates are left to JSON.stringify.
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0xd800) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
 
 function isBinary(value: object): boolean {
