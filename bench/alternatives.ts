@@ -568,7 +568,7 @@ export function alternativesTopics(result: AlternativesResult): Topic[] {
       ...result.skipped,
       ...result.notes,
       ...rowNotes(functionRows),
-      'Per call, Oncekey wrap also arms a lease heartbeat (one unref'd timer; the AbortSignal only when the function reads it), fingerprints the input as RFC 8785 canonical JSON + SHA-256 (node-idempotency: JSON.stringify + BLAKE2s; Powertools: MD5 of the selected field), checks that the result is strict JSON, and makes duplicates in flight wait for the first result instead of failing them. Its memoryStore is bounded (10 000 records, evicting the oldest completed); node-idempotency\'s memory adapter is an unbounded Map.',
+      'Per call, Oncekey wrap also arms a lease heartbeat (one background timer; the AbortSignal only when the function reads it), fingerprints the input as RFC 8785 canonical JSON + SHA-256 (node-idempotency: JSON.stringify + BLAKE2s; Powertools: MD5 of the selected field), checks that the result is strict JSON, and makes duplicates in flight wait for the first result instead of failing them. Its memoryStore is bounded (10 000 records, evicting the oldest completed); node-idempotency\'s memory adapter is an unbounded Map.',
     ],
   });
   if (httpRows.length > 0) {
