@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { drained } from '../http/node-bridge.js';
 import type { UpstreamResponse } from './upstream.js';
 
 /** A request body for the middleware: bytes, none, or a stream when it is over `limit`. */
@@ -88,17 +89,6 @@ export async function sendResponse(res: ServerResponse, response: Response): Pro
   }
 }
 
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
 
 /** Write an upstream's answer straight to `res` (the pass-through path), streaming its body. */
 export async function sendUpstream(res: ServerResponse, upstream: UpstreamResponse, method: string): Promise<void> {

@@ -52,7 +52,8 @@ export async function sendWebResponse(res: ServerResponse, response: Response, i
   }
 }
 
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves when `res` can take more data (or is gone): back-pressure for hand-written pumps. */
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);
