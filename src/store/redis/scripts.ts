@@ -35,10 +35,16 @@ local function load(k)
   if ver ~= 1 then error('oncekey: unknown record version at ' .. k) end
   return {st = st, fp = fp, at = at, ca = ca, ex = ex, tk = tk, lu = lu, oc = oc, co = co}
 end
--- Write r, kept by Redis until its expiresAt (plus margin) has passed.
+-- Write r, kept by Redis until its expiresAt (plus margin) has passed. On the server's clock
+-- (margin 0) the expiry is absolute, so it is exactly expiresAt: a relative PX is counted from
+-- Redis' own command time, which may differ from TIME by a millisecond.
 local function save(k, r, now, margin)
-  redis.call('SET', k, cmsgpack.pack(1, r.st, r.fp, r.at, r.ca, r.ex, r.tk, r.lu, r.oc, r.co),
-    'PX', string.format('%d', r.ex - now + margin))
+  local v = cmsgpack.pack(1, r.st, r.fp, r.at, r.ca, r.ex, r.tk, r.lu, r.oc, r.co)
+  if margin == 0 then
+    redis.call('SET', k, v, 'PXAT', string.format('%d', r.ex))
+  else
+    redis.call('SET', k, v, 'PX', string.format('%d', r.ex - now + margin))
+  end
 end
 local function fields(r)
   return {r.st, r.fp, r.at, r.ca, r.ex, r.tk, r.lu, r.oc, r.co}
