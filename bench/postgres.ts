@@ -10,7 +10,11 @@
  * each taken between runs that were neighbours in time, so drift of a busy machine cancels out.
  * This process's CPU per pair is reported too (the server's is not in it).
  *
- *   ONCEKEY_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/postgres.ts [--json]
+ * The store is the built package (dist/, what users run; `npm run bench` builds it first): run
+ * from src/ through tsx, every closure would pay for esbuild's keepNames wrapper, a cost the
+ * shipped code does not have.
+ *
+ *   npm run build && ONCEKEY_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/postgres.ts [--json]
  *     [--duration-ms 500] [--rounds 9] [--concurrency 16]
  *
  * The URL defaults to ONCEKEY_TEST_POSTGRES_URL, then postgres://postgres@127.0.0.1:5432/test.
@@ -19,7 +23,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { postgresStore } from '../src/store/postgres/index.js';
+import { postgresStore } from '../dist/store/postgres/index.js';
 
 export interface PostgresBenchOptions {
   /** Server to measure; default ONCEKEY_BENCH_POSTGRES_URL, ONCEKEY_TEST_POSTGRES_URL, or the local test database. */

@@ -62,6 +62,9 @@ describePgCluster()('postgres store: server crashes (pg_ctl stop -m immediate) u
         concurrency: 8,
         leaseMs: 1500,
         ttlMs: 600_000,
+        // The run must outlast every fault: without a cost per effect, 240 keys can finish
+        // between two polls of `until`, and a fault would come after the end.
+        effectMs: 10,
         onProgress: (n) => (completed = n),
       });
       const outages: number[] = [];
@@ -113,6 +116,9 @@ describePostgres()('postgres store: connections cut, blackholed, or a slow serve
         concurrency: 8,
         leaseMs: 1500,
         ttlMs: 600_000,
+        // The run must outlast every fault: without a cost per effect, 240 keys can finish
+        // between two polls of `until`, and a fault would come after the end.
+        effectMs: 10,
         onProgress: (n) => (completed = n),
       });
       const acceptedBefore = proxy.accepted;

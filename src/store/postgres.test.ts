@@ -60,6 +60,24 @@ describePostgres()('postgresStore', () => {
     }
   });
 
+  it('migrate() upgrades a version 1 table in place: its records stay, begin uses the new function', async () => {
+    const store = await bed.create();
+    try {
+      const ref = { scope: 's', key: 'kept' };
+      const first = await store.begin(ref, 'f', { leaseMs: 60_000, ttlMs: 120_000 });
+      if (first.kind !== 'acquired') throw new Error(`expected acquired, got ${first.kind}`);
+      await store.commit(ref, first.token, 'from v1', 120_000);
+      // Back to what version 1 left: no begin2 function, version 1 recorded.
+      await bed.admin.query(`DROP FUNCTION "${store.schema}"."${store.table}_begin2"`);
+      await bed.admin.query(`UPDATE "${store.schema}".oncekey_schema_versions SET version = 1 WHERE table_name = $1`, [store.table]);
+      await expect(store.begin(ref, 'f', { leaseMs: 60_000, ttlMs: 120_000 })).rejects.toThrow(/migrate\(\)/);
+      expect(await store.migrate()).toEqual({ from: 1, to: SCHEMA_VERSION });
+      expect(await store.begin(ref, 'f', { leaseMs: 60_000, ttlMs: 120_000 })).toMatchObject({ kind: 'replay', outcome: 'from v1' });
+    } finally {
+      await bed.destroy(store);
+    }
+  });
+
   it('a store whose table was never migrated fails with StoreUnavailableError naming migrate()', async () => {
     const store = postgresStore({ connectionString: POSTGRES_URL, schema: bed.schema, table: 'never_migrated' });
     try {
@@ -90,6 +108,29 @@ describePostgres()('postgresStore', () => {
       expect(await store.begin(ref, 'f', { leaseMs: 60_000, ttlMs: 120_000 })).toMatchObject({ kind: 'replay', outcome: 'done' });
     } finally {
       await bed.destroy(store);
+    }
+  });
+
+  it('replays every byte of an outcome whatever the session\'s bytea_output', async () => {
+    // begin returns the function's row as composite text, whose bytea follows bytea_output.
+    const outcome = 'nul\u0000 back\\slash "quote", (paren) \u00e9\u{1F600} \\x41';
+    for (const format of ['hex', 'escape']) {
+      const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1, options: `-c bytea_output=${format}` });
+      pool.on('error', () => undefined);
+      const store = await bed.create({ pool });
+      try {
+        const ref = { scope: 's,(x)"', key: `bytea-${format}` };
+        const first = await store.begin(ref, 'f\u0000p', { leaseMs: 60_000, ttlMs: 120_000 });
+        if (first.kind !== 'acquired') throw new Error(`expected acquired, got ${first.kind}`);
+        await store.commit(ref, first.token, outcome, 120_000);
+        const again = await store.begin(ref, 'f\u0000p', { leaseMs: 60_000, ttlMs: 120_000 });
+        expect(again).toMatchObject({ kind: 'replay', outcome });
+        expect(await store.begin(ref, 'other', { leaseMs: 60_000, ttlMs: 120_000 })).toEqual({ kind: 'mismatch', state: 'completed' });
+      } finally {
+        await store.close();
+        await bed.admin.query(`DROP TABLE IF EXISTS "${store.schema}"."${store.table}"`);
+        await pool.end();
+      }
     }
   });
 

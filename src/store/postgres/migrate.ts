@@ -39,6 +39,10 @@ const STEPS: readonly Step[] = [
     `CREATE INDEX ${quote(`${name}_expires_at_idx`)} ON ${t} (expires_at)`,
     beginFunction(t, `${quote(schema)}.${quote(`${name}_begin`)}`),
   ],
+  // 2: `begin` answers in a short text instead of a row of OUT parameters: building and sending
+  // that composite row cost about 7% of a begin+commit pair's throughput (measured). Version 1's
+  // function stays, so processes still on the old code keep working during a rolling upgrade.
+  (t, name, schema) => [beginTextFunction(t, `${quote(schema)}.${quote(`${name}_begin2`)}`)],
 ];
 
 /**
@@ -108,6 +112,66 @@ function beginFunction(t: string, fn: string): string {
           state := 'in_progress';
           same_fingerprint := true;
           RETURN;
+        END IF;
+      END LOOP;
+      RAISE EXCEPTION 'oncekey: begin on % did not settle (the row keeps changing, or the isolation level is not READ COMMITTED)', p_key
+        USING ERRCODE = 'lock_not_available';
+    END
+    $begin$`;
+}
+
+/**
+ * Version 2 of `begin`: the same steps and guarantees as {@link beginFunction}, answered as text
+ * (parsed by `beginAnswer` in index.ts), one of:
+ *
+ *   a<attempt>,<leaseUntil>                    acquired (attempt > 1: a lease taken over)
+ *   r<completedAt>,<expiresAt>,<outcome base64> replay
+ *   p<attempt>,<leaseUntil>,<now>              in progress under a live lease
+ *   m<state>                                   live record with another fingerprint
+ */
+function beginTextFunction(t: string, fn: string): string {
+  return `CREATE FUNCTION ${fn}(
+      p_now bigint, p_scope text, p_key text, p_fingerprint bytea, p_token text, p_lease_ms bigint, p_ttl_ms bigint)
+    RETURNS text LANGUAGE plpgsql VOLATILE AS $begin$
+    DECLARE
+      now bigint := coalesce(p_now, floor(date_part('epoch', statement_timestamp()) * 1000)::bigint);
+      r record;
+      taken integer;
+    BEGIN
+      FOR run IN 1..100 LOOP
+        INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+          VALUES (p_scope, p_key, 'in_progress', p_fingerprint, 1, now, now + p_ttl_ms, p_token, now + p_lease_ms)
+          ON CONFLICT (scope, key) DO NOTHING;
+        IF FOUND THEN
+          RETURN 'a1,' || (now + p_lease_ms);
+        END IF;
+        SELECT k.state, k.fingerprint, k.attempt, k.expires_at, k.lease_until, k.outcome, k.completed_at INTO r
+          FROM ${t} k WHERE k.scope = p_scope AND k.key = p_key;
+        CONTINUE WHEN NOT FOUND; -- released or swept since the insert: insert again
+        IF r.expires_at > now THEN
+          IF r.fingerprint <> p_fingerprint THEN
+            RETURN 'm' || r.state;
+          ELSIF r.state = 'completed' THEN
+            RETURN 'r' || r.completed_at || ',' || r.expires_at || ',' || encode(r.outcome, 'base64');
+          ELSIF r.lease_until > now THEN
+            RETURN 'p' || r.attempt || ',' || r.lease_until || ',' || now;
+          END IF;
+        END IF;
+        UPDATE ${t} k SET
+            state = 'in_progress',
+            fingerprint = p_fingerprint,
+            attempt = CASE WHEN k.expires_at <= now THEN 1 ELSE k.attempt + 1 END,
+            created_at = CASE WHEN k.expires_at <= now THEN now ELSE k.created_at END,
+            expires_at = now + p_ttl_ms,
+            token = p_token,
+            lease_until = now + p_lease_ms,
+            outcome = NULL,
+            completed_at = NULL
+          WHERE k.scope = p_scope AND k.key = p_key
+            AND (k.expires_at <= now OR (k.state = 'in_progress' AND k.lease_until <= now AND k.fingerprint = p_fingerprint))
+          RETURNING k.attempt INTO taken;
+        IF FOUND THEN
+          RETURN 'a' || taken || ',' || (now + p_lease_ms);
         END IF;
       END LOOP;
       RAISE EXCEPTION 'oncekey: begin on % did not settle (the row keeps changing, or the isolation level is not READ COMMITTED)', p_key

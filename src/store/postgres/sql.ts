@@ -39,9 +39,10 @@ export function statements(schema: string, table: string): Statements {
   const t = `${quote(schema)}.${quote(table)}`;
   return {
     // $2 scope, $3 key, $4 fingerprint (UTF-8 bytes), $5 token, $6 leaseMs, $7 ttlMs. The logic
-    // lives in the `<table>_begin` function that migrate() creates (see migrate.ts for why).
-    begin: `SELECT acquired, state, same_fingerprint, attempt, expires_at, lease_until, outcome, completed_at, now
-FROM ${quote(schema)}.${quote(`${table}_begin`)}($1::bigint, $2, $3, $4::bytea, $5, $6::bigint, $7::bigint)`,
+    // lives in the `<table>_begin2` function that migrate() creates (see migrate.ts for why and for
+    // its answer, one text column `r`). Called in the select list, not in FROM, where the server
+    // would first copy its result into a tuple store.
+    begin: `SELECT ${quote(schema)}.${quote(`${table}_begin2`)}($1::bigint, $2, $3, $4::bytea, $5, $6::bigint, $7::bigint) AS r`,
 
     // $2 scope, $3 key, $4 token, $5 outcome (UTF-8 bytes), $6 ttlMs
     commit: `UPDATE ${t} r SET state = 'completed', outcome = $5::bytea, completed_at = ${NOW},
