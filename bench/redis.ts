@@ -2,12 +2,18 @@
  * Redis store benchmark: `begin` + `commit` pairs per second on fresh keys, with a ~200-byte
  * outcome and `concurrency` pairs in flight, beside the bare minimum on the same server in the
  * same run: `SET key NX PX` (insert-if-absent with a lease) then `SET key PX` (store the outcome),
- * through an ioredis client with auto-pipelining, at the same concurrency.
+ * through an ioredis client with auto-pipelining, at the same concurrency. A third row replaces
+ * that second SET by the smallest fenced one (a GET-compare-SET script): the floor for any store
+ * whose commit cannot overwrite a lease taken over by another holder.
  *
  * Variants run interleaved, round after round, each under a fresh key prefix that is deleted
  * after the run (outside the measured time); we report the median of the rounds.
  *
- *   ONCEKEY_BENCH_REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/redis.ts [--json]
+ * The store is the built package (dist/, what users run; `npm run bench` builds it first): run
+ * from src/ through tsx, every closure would pay for esbuild's keepNames wrapper, a cost the
+ * shipped code does not have.
+ *
+ *   npm run build && ONCEKEY_BENCH_REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/redis.ts [--json]
  *     [--duration-ms 1000] [--rounds 5] [--concurrency 32]
  *
  * The URL defaults to ONCEKEY_TEST_REDIS_URL, then redis://127.0.0.1:6379. Only keys under
@@ -16,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { recommendedRedisOptions, redisStore } from '../src/store/redis/index.js';
+import { recommendedRedisOptions, redisStore } from '../dist/store/redis/index.js';
 
 export interface RedisBenchOptions {
   /** Server to measure; default ONCEKEY_BENCH_REDIS_URL, ONCEKEY_TEST_REDIS_URL, or redis://127.0.0.1:6379. */
@@ -32,14 +38,16 @@ export interface RedisBenchOptions {
 }
 
 export interface RedisBenchResult {
-  /** `redisStore` or `bare ioredis SET NX + SET`. */
+  /** `redisStore`, `bare ioredis SET NX + SET`, or the fenced-commit floor. */
   readonly name: string;
   /** Median `begin`+`commit` pairs per second over the rounds. */
   readonly opsPerSec: number;
   /** Every round's ops/s, in round order. */
   readonly runs: readonly number[];
-  /** For redisStore: its median divided by the bare loop's median. */
+  /** Its median divided by the bare loop's median (not on the bare row). */
   readonly ratioToBare?: number;
+  /** For redisStore: its median divided by the fenced-commit loop's median. */
+  readonly ratioToFenced?: number;
   readonly concurrency: number;
 }
 
@@ -53,6 +61,7 @@ const OUTCOME = JSON.stringify({
 const LEASE_MS = 30_000;
 const TTL_MS = 86_400_000;
 const BARE = 'bare ioredis SET NX + SET';
+const FENCED = 'bare ioredis SET NX + fenced SET (smallest Lua)';
 const STORE = 'redisStore';
 
 interface Variant {
@@ -115,6 +124,37 @@ function bareVariant(url: string, concurrency: number): Variant {
   };
 }
 
+/**
+ * The smallest commit that is fenced: the bare loop's plain second SET would overwrite a record
+ * whose lease another holder took over, so a store must compare the token and write in one
+ * atomic step, which Redis 7 offers only as a script (SET … IFEQ arrived in Redis 8.4). This is
+ * the least such script: GET, compare, SET. No store on Redis 7 can be faster than this row.
+ */
+const FENCED_SET = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+function fencedVariant(url: string, concurrency: number): Variant {
+  return {
+    name: FENCED,
+    async run(prefix, durationMs) {
+      const client = new Redis(url, recommendedRedisOptions());
+      try {
+        const sha = String(await client.script('LOAD', FENCED_SET));
+        return await inFlight(concurrency, durationMs, async (n) => {
+          const key = `${prefix}{${SCOPE}}:${n}`;
+          const held = `${randomBytes(16).toString('base64url')}:${FINGERPRINT}`;
+          const claimed = await client.set(key, held, 'PX', LEASE_MS, 'NX');
+          if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
+          if (Number(await client.evalsha(sha, 1, key, held, OUTCOME, TTL_MS)) !== 1) throw new Error('bench: fenced SET did nothing');
+        });
+      } finally {
+        await client.quit();
+      }
+    },
+  };
+}
+
 /** Delete every key under `prefix` (not timed). */
 async function cleanUp(url: string, prefix: string): Promise<void> {
   const client = new Redis(url, recommendedRedisOptions(60_000));
@@ -144,7 +184,7 @@ export async function benchRedis(options: RedisBenchOptions = {}): Promise<Redis
   const rounds = options.rounds ?? 5;
   const warmupMs = options.warmupMs ?? 300;
   const concurrency = options.concurrency ?? 32;
-  const variants = [bareVariant(url, concurrency), storeVariant(url, concurrency)];
+  const variants = [bareVariant(url, concurrency), fencedVariant(url, concurrency), storeVariant(url, concurrency)];
   const base = `oncekey-bench:${process.pid}:${Date.now().toString(36)}:`;
   let runId = 0;
   const measure = async (v: Variant, ms: number): Promise<number> => {
@@ -166,23 +206,32 @@ export async function benchRedis(options: RedisBenchOptions = {}): Promise<Redis
     for (const v of order) runs.get(v.name)!.push(await measure(v, durationMs));
   }
   const bare = median(runs.get(BARE)!);
+  const fenced = median(runs.get(FENCED)!);
+  const round3 = (x: number) => Math.round(x * 1000) / 1000;
   return variants.map((v) => {
     const opsPerSec = median(runs.get(v.name)!);
     const result: RedisBenchResult = { name: v.name, opsPerSec, runs: runs.get(v.name)!, concurrency };
-    return v.name === STORE ? { ...result, ratioToBare: Math.round((opsPerSec / bare) * 1000) / 1000 } : result;
+    if (v.name === BARE) return result;
+    return {
+      ...result,
+      ratioToBare: round3(opsPerSec / bare),
+      ...(v.name === STORE ? { ratioToFenced: round3(opsPerSec / fenced) } : {}),
+    };
   });
 }
 
 /** The results as a plain-text table. */
 export function formatRedisBench(results: readonly RedisBenchResult[]): string {
+  const pctOf = (r: number | undefined) => (r === undefined ? '' : `${(r * 100).toFixed(1)}%`);
   const rows = results.map((r) => [
     r.name,
     String(r.concurrency),
     r.opsPerSec.toLocaleString('en-US'),
-    r.ratioToBare === undefined ? '' : `${(r.ratioToBare * 100).toFixed(1)}%`,
+    pctOf(r.ratioToBare),
+    pctOf(r.ratioToFenced),
     r.runs.join(' '),
   ]);
-  const header = ['begin+commit', 'in flight', 'ops/s (median)', 'vs bare', 'runs'];
+  const header = ['begin+commit', 'in flight', 'ops/s (median)', 'vs bare', 'vs fenced floor', 'runs'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');

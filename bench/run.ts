@@ -161,18 +161,25 @@ async function redisTopic(quick: boolean): Promise<Topic[]> {
       { key: 'concurrency', label: 'in flight', kind: 'int' },
       { key: 'opsPerSec', label: 'ops/s', kind: 'int' },
       { key: 'ratioToBare', label: 'vs bare', kind: 'ratio' },
+      { key: 'ratioToFenced', label: 'vs fenced floor', kind: 'ratio' },
     ] satisfies Column[],
   };
   const problem = await redisProblem(url);
   if (problem) return [{ ...base, method: '', baseline: '', rows: [], notes: [], skipped: problem }];
   const { benchRedis } = await import('./redis.js');
   const results = await benchRedis({ url, ...(quick ? { durationMs: 150, rounds: 2, warmupMs: 100, concurrency: 16 } : {}) });
-  const rows: Row[] = results.map((r) => ({ name: r.name, concurrency: r.concurrency, opsPerSec: r.opsPerSec, ratioToBare: r.ratioToBare ?? 1 }));
+  const rows: Row[] = results.map((r) => ({
+    name: r.name,
+    concurrency: r.concurrency,
+    opsPerSec: r.opsPerSec,
+    ratioToBare: r.ratioToBare ?? 1,
+    ratioToFenced: r.ratioToFenced ?? null,
+  }));
   return [
     {
       ...base,
       method: `ioredis with auto-pipelining, ${results[0]?.concurrency ?? '?'} pairs in flight on fresh keys, ~200-byte outcome, interleaved rounds, keys deleted after each run`,
-      baseline: 'ratio of medians against SET key NX PX + SET key PX through the same kind of client at the same concurrency',
+      baseline: 'ratio of medians against SET key NX PX + SET key PX through the same kind of client at the same concurrency; "vs fenced floor": against SET NX + the smallest fenced commit (a GET-compare-SET Lua script), the least a store whose commit is fenced can do on Redis 7',
       rows,
       notes: targetNotes(rows, 'name', 'ratioToBare', (n) => n === 'redisStore'),
     },

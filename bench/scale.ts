@@ -343,7 +343,6 @@ async function redisBackend(
       for (let n = start; n < Math.min(to, start + 5000); n++) {
         const ref = refOf(n);
         batch.set(keys.record(ref.scope, ref.key), value, 'PX', pttl);
-        batch.zadd(keys.index(ref.scope), 0, ref.key);
       }
       const results = await batch.exec();
       const failed = results?.find(([error]) => error);
@@ -370,9 +369,7 @@ async function redisBackend(
       let recordBytes = 0;
       for (const name of sample.slice(0, 500)) recordBytes += Number(await client.memory('USAGE', name));
       const perRecord = recordBytes / Math.min(500, sample.length);
-      let indexBytes = 0;
-      for (let s = 0; s < SCOPES; s++) indexBytes += Number((await client.memory('USAGE', keys.index(scopeOf(s)), 'SAMPLES', 0)) ?? 0);
-      return Math.round(perRecord * recordsStored + indexBytes);
+      return Math.round(perRecord * recordsStored);
     },
     async bareSweep() {
       const start = performance.now();

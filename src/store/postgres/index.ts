@@ -41,7 +41,8 @@ import { identifier, quote } from './identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
 import { statements, type Statements } from './sql.js';
-import { Deadlines, storeError } from './errors.js';
+import { storeError } from './errors.js';
+import { Deadlines } from '../deadlines.js';
 import { pgTransaction, type PgTransactionContext } from './transaction.js';
 import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 

@@ -35,12 +35,13 @@ describe('redis key names', () => {
     for (const e of escaped) expect(e).not.toMatch(/[{}]/);
   });
 
-  it('recognise only real index names when sweeping', () => {
+  it('find the scope tag of record names when sweeping, and only of ours', () => {
     const ks = new KeySpace('p:');
-    expect(ks.recordPrefixOfIndex(ks.index('a{b}'))).toBe(ks.recordPrefix('a{b}'));
-    // A record whose key ends like an index name is not an index.
-    expect(ks.recordPrefixOfIndex(ks.record('s', 'x}:i'))).toBeUndefined();
-    expect(ks.recordPrefixOfIndex('other:{s}:i')).toBeUndefined();
+    expect(ks.tagOf(ks.record('a{b}', 'k'))).toBe(ks.scopeTag('a{b}'));
+    expect(ks.tagOf(ks.record('s', 'x}:r:y'))).toBe(ks.scopeTag('s'));
+    expect(ks.tagOf('other:{s}:r:k')).toBeUndefined();
+    expect(ks.tagOf('p:{s}:i')).toBeUndefined();
+    expect(ks.tagOf('p:{}:r:k')).toBeUndefined();
   });
 });
 
@@ -75,7 +76,7 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   };
 
-  it('without a clock, judges time by the Redis server and sets TTLs exactly at expiresAt', async () => {
+  it('without a clock, judges time by the Redis server; Redis drops a record exactly at expiresAt', async () => {
     const p = prefix();
     const store = redisStore({ client: admin, prefix: p });
     const ref = { scope: 's', key: 'k' };
@@ -83,18 +84,101 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     const got = await store.begin(ref, 'fp', LEASE);
     const after = await serverNow();
     if (got.kind !== 'acquired') throw new Error(got.kind);
-    expect(got.leaseUntil - LEASE.leaseMs).toBeGreaterThanOrEqual(before);
-    expect(got.leaseUntil - LEASE.leaseMs).toBeLessThanOrEqual(after);
 
+    // The fresh record's times are the server's: createdAt is when Redis ran the SET.
     const record = await store.get(ref);
+    expect(record).toMatchObject({ state: 'in_progress', token: got.token, attempt: 1 });
+    expect(record!.createdAt).toBeGreaterThanOrEqual(before);
+    expect(record!.createdAt).toBeLessThanOrEqual(after);
+    expect(record!.leaseUntil).toBe(record!.createdAt + LEASE.leaseMs);
+    expect(record!.expiresAt).toBe(record!.createdAt + LEASE.ttlMs);
+    // Redis removes a key once its time is past the expiry: at expiresAt exactly.
     const name = new KeySpace(p).record('s', 'k');
-    expect(Number(await admin.call('PEXPIRETIME', name))).toBe(record!.expiresAt);
+    expect(Number(await admin.call('PEXPIRETIME', name))).toBe(record!.expiresAt - 1);
 
     await store.commit(ref, got.token, 'out', 120_000);
     const done = await store.get(ref);
-    expect(done).toMatchObject({ state: 'completed', outcome: 'out' });
+    expect(done).toMatchObject({ state: 'completed', outcome: 'out', createdAt: record!.createdAt });
     expect(done!.expiresAt - done!.completedAt!).toBe(120_000);
-    expect(Number(await admin.call('PEXPIRETIME', name))).toBe(done!.expiresAt);
+    expect(Number(await admin.call('PEXPIRETIME', name))).toBe(done!.expiresAt - 1);
+  });
+
+  it('on the server clock, every answer of begin is right for a fresh record and after it', async () => {
+    const store = redisStore({ client: admin, prefix: prefix() });
+    const ref = { scope: 's', key: 'k' };
+    const lease = { leaseMs: 300, ttlMs: 60_000 };
+    const first = await store.begin(ref, 'fp', lease);
+    if (first.kind !== 'acquired') throw new Error(first.kind);
+    // Same fingerprint while the lease is live: in_progress, judged on the server's clock.
+    const busy = await store.begin(ref, 'fp', lease);
+    if (busy.kind !== 'in_progress') throw new Error(busy.kind);
+    expect(busy.attempt).toBe(1);
+    expect(busy.retryAfterMs).toBeGreaterThan(0);
+    expect(busy.retryAfterMs).toBeLessThanOrEqual(lease.leaseMs);
+    expect(await store.begin(ref, 'other', lease)).toEqual({ kind: 'mismatch', state: 'in_progress' });
+    // extend on a fresh record: the lease moves, fenced by the token.
+    const extended = await store.extend(ref, first.token, 400);
+    expect((await store.get(ref))!.leaseUntil).toBe(extended);
+    await expect(store.extend(ref, 'not-the-token', 400)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    // After the lease: taken over, attempt 2, the old holder fenced.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const second = await store.begin(ref, 'fp', lease);
+    expect(second).toMatchObject({ kind: 'acquired', attempt: 2, recovered: true });
+    if (second.kind !== 'acquired') return;
+    await expect(store.commit(ref, first.token, 'stale', lease.ttlMs)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await store.commit(ref, second.token, 'fresh', lease.ttlMs);
+    const done = await store.get(ref);
+    // Replays and mismatches on a completed record come from the fast path's SET … GET.
+    expect(await store.begin(ref, 'fp', lease)).toEqual({
+      kind: 'replay', outcome: 'fresh', completedAt: done!.completedAt, expiresAt: done!.expiresAt,
+    });
+    expect(await store.begin(ref, 'other', lease)).toEqual({ kind: 'mismatch', state: 'completed' });
+    // release of a fresh record makes the key absent.
+    const other = { scope: 's', key: 'released' };
+    const held = await store.begin(other, 'fp', lease);
+    if (held.kind !== 'acquired') throw new Error(held.kind);
+    await store.release(other, held.token);
+    expect(await store.get(other)).toBeUndefined();
+    expect(await store.begin(other, 'fp', lease)).toMatchObject({ kind: 'acquired', attempt: 1, recovered: false });
+  });
+
+  it('on the server clock, a record is gone at expiresAt, whichever script wrote it last', async () => {
+    const store = redisStore({ client: admin, prefix: prefix() });
+    const fresh = { scope: 's', key: 'fresh' };
+    const completed = { scope: 's', key: 'completed' };
+    const a = await store.begin(fresh, 'fp', { leaseMs: 100, ttlMs: 150 });
+    const b = await store.begin(completed, 'fp', { leaseMs: 100, ttlMs: 150 });
+    if (a.kind !== 'acquired' || b.kind !== 'acquired') throw new Error('expected acquired');
+    await store.commit(completed, b.token, 'out', 150);
+    const expiresAt = (await store.get(completed))!.expiresAt;
+    while ((await serverNow()) < expiresAt + 5) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await store.get(fresh)).toBeUndefined();
+    expect(await store.get(completed)).toBeUndefined();
+    await expect(store.commit(fresh, a.token, 'late', 150)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(await store.begin(completed, 'fp', { leaseMs: 100, ttlMs: 150 })).toMatchObject({ kind: 'acquired', attempt: 1 });
+    expect(await store.sweep(), 'Redis already dropped them').toBe(0);
+  });
+
+  it('lists and sweeps without an index: SCAN finds every record of a scope, in key order', async () => {
+    const store = redisStore({ client: admin, prefix: prefix() });
+    const keys = Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    for (const key of keys) {
+      const got = await store.begin({ scope: 'a', key }, 'fp', LEASE);
+      if (got.kind !== 'acquired') throw new Error(got.kind);
+      if (Number(key.slice(1)) % 2 === 0) await store.commit({ scope: 'a', key }, got.token, `out-${key}`, LEASE.ttlMs);
+    }
+    await store.begin({ scope: 'b', key: 'k00' }, 'fp', LEASE);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ scope: 'a', limit: 4, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.records.map((r) => r.key));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(keys);
+    const inProgress = await store.list({ scope: 'a', state: 'in_progress', limit: 100 });
+    expect(inProgress.records.map((r) => r.key)).toEqual(keys.filter((k) => Number(k.slice(1)) % 2 === 1));
+    expect(inProgress.records.every((r) => r.state === 'in_progress' && r.leaseUntil! > r.createdAt)).toBe(true);
   });
 
   it('with an injected clock far from real time, Redis keeps records past their logical life and sweep removes them', async () => {
@@ -115,7 +199,7 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     expect(await store.get(ref), 'expired at expiresAt').toBeUndefined();
     expect(await admin.exists(name), 'still held by Redis').toBe(1);
     expect(await store.sweep()).toBe(1);
-    expect(await deleteKeysWithPrefix(admin, p), 'sweep removed the record and its index').toBe(0);
+    expect(await deleteKeysWithPrefix(admin, p), 'sweep removed the record').toBe(0);
   });
 
   it('keeps scopes and keys apart whatever characters they hold', async () => {

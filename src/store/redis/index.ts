@@ -55,6 +55,8 @@ import { CallGuard } from './guard.js';
 import { KeySpace } from './keys.js';
 import { LuaScript } from './lua.js';
 import { toRecord } from './record.js';
+import { freshValue, inProgressValue, readValue } from './record-value.js';
+import { compareCodePoints } from '../order.js';
 import * as lua from './scripts.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
@@ -80,13 +82,9 @@ const KNOWN_OPTIONS = ['client', 'prefix', 'clock', 'commandTimeoutMs', 'newToke
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 const DEFAULT_SWEEP_BATCH = 500;
-/**
- * Index entries one `list` call examines at most (so one script never blocks Redis for long):
- * enough to step over expired or other-state entries without many short pages.
- */
-const listScan = (limit: number): number => Math.max(4 * limit, 1000);
-/** Index entries one `sweep` call examines at most. */
-const SWEEP_SCAN = 1000;
+/** Keys one SCAN call asks for, and records one script call reads or sweeps at most. */
+const SCAN_COUNT = 1000;
+const SCRIPT_KEYS = 256;
 /**
  * With an injected clock, Redis TTLs run on real time while decisions follow the clock, which
  * may stand still; records are kept this much longer than their logical life so Redis never
@@ -101,7 +99,7 @@ const scripts = {
   extend: new LuaScript('extend', lua.EXTEND),
   get: new LuaScript('get', lua.GET),
   delete: new LuaScript('delete', lua.DELETE),
-  list: new LuaScript('list', lua.LIST),
+  read: new LuaScript('read', lua.READ),
   sweep: new LuaScript('sweep', lua.SWEEP),
 };
 
@@ -132,9 +130,10 @@ export function redisStore(options: RedisStoreOptions): Store {
   /** ARGV[1] and ARGV[2] of every script: the injected now (or '' for the server's) and the TTL margin. */
   const time = (): [string, number] => [clock ? String(Math.trunc(clock.now())) : '', margin];
 
-  function call<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /** One guarded call to Redis; its reply goes through `map`, which may throw an Oncekey error. */
+  function call<R, T = R>(what: string, work: () => Promise<R>, map?: (reply: R) => T): Promise<T> {
     if (closed) return Promise.reject(new StoreUnavailableError('redis', 'the store is closed'));
-    return guard.run(what, work);
+    return guard.run(what, work, map);
   }
 
   return {
@@ -145,27 +144,58 @@ export function redisStore(options: RedisStoreOptions): Store {
       const ttlMs = positiveInt('begin.ttlMs', opts.ttlMs);
       if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
       const token = newToken();
+      const name = keys.record(ref.scope, ref.key);
+      // Fast path: one plain SET that creates the record if there is none and otherwise returns
+      // it. A new key (the common case) costs Redis no script at all; a completed record or a
+      // live one of another fingerprint is answered from what came back. Only what needs the
+      // server's clock to judge (an in-progress record of this fingerprint: live lease or not?)
+      // goes to the begin script, a second round trip. ttlMs 1 cannot be written as PX ttlMs-1.
+      if (clock || ttlMs > 1) {
+        const now = clock ? Math.trunc(clock.now()) : Date.now();
+        const value = clock ? inProgressValue(fingerprint, token, now, leaseMs, ttlMs) : freshValue(fingerprint, token, leaseMs, ttlMs);
+        // setBuffer, not callBuffer('SET', …): with auto-pipelining ioredis drops call's command name.
+        const old: unknown = await call('begin', () =>
+          (client.setBuffer as (...args: unknown[]) => Promise<Buffer | null>)(
+            name, value, 'PX', clock ? ttlMs + margin : ttlMs - 1, 'NX', 'GET'),
+        );
+        // On the server's clock, leaseUntil is this process's estimate: the SET cannot read TIME.
+        if (old === null) return { kind: 'acquired', token, attempt: 1, recovered: false, leaseUntil: now + leaseMs };
+        const found = Buffer.isBuffer(old) ? readValue(old, fingerprint) : undefined;
+        // On the server's clock a record that Redis still holds is live (its expiry is expiresAt).
+        if (found && (!clock || (found.state !== 'f' && now < found.expiresAt))) {
+          if (!found.sameFingerprint) return { kind: 'mismatch', state: found.state === 'c' ? 'completed' : 'in_progress' };
+          if (found.state === 'c') {
+            return { kind: 'replay', outcome: found.outcome, completedAt: found.completedAt, expiresAt: found.expiresAt };
+          }
+        }
+      }
       const reply = await call('begin', () =>
-        scripts.begin.run(
-          client,
-          [keys.record(ref.scope, ref.key), keys.index(ref.scope)],
-          [...time(), fingerprint, token, leaseMs, ttlMs, ref.key],
-        ),
+        scripts.begin.run(client, [name], [...time(), fingerprint, token, leaseMs, ttlMs]),
       );
       return toBeginResult(reply);
     },
 
-    async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
-      positiveInt('commit.ttlMs', ttlMs);
-      const ok = await call('commit', () =>
-        scripts.commit.run(client, [keys.record(ref.scope, ref.key)], [...time(), token, outcome, ttlMs]),
+    // Not an async function: the hot path, where each extra promise shows (measured).
+    commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
+      try {
+        positiveInt('commit.ttlMs', ttlMs);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const name = keys.record(ref.scope, ref.key);
+      const now = clock ? String(Math.trunc(clock.now())) : '';
+      return call(
+        'commit',
+        () => scripts.commit.run(client, [name], [now, margin, token, outcome, ttlMs]),
+        (ok) => {
+          if (Number(ok) !== 1) throw new LeaseLostError(ref);
+        },
       );
-      if (Number(ok) !== 1) throw new LeaseLostError(ref);
     },
 
     async release(ref: KeyRef, token: string): Promise<void> {
       const ok = await call('release', () =>
-        scripts.release.run(client, [keys.record(ref.scope, ref.key), keys.index(ref.scope)], [...time(), token, ref.key]),
+        scripts.release.run(client, [keys.record(ref.scope, ref.key)], [...time(), token]),
       );
       if (Number(ok) !== 1) throw new LeaseLostError(ref);
     },
@@ -185,12 +215,16 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     async delete(ref: KeyRef): Promise<boolean> {
-      const live = await call('delete', () =>
-        scripts.delete.run(client, [keys.record(ref.scope, ref.key), keys.index(ref.scope)], [...time(), ref.key]),
-      );
+      const live = await call('delete', () => scripts.delete.run(client, [keys.record(ref.scope, ref.key)], time()));
       return Number(live) === 1;
     },
 
+    /**
+     * SCANs for the scope's record keys (every master of a cluster), sorts the ones after the
+     * cursor, and reads them in key order, a script call per chunk, until the page is full: each
+     * page costs O(keys in the database) of Redis work, plus the scope's key names in memory
+     * here. Meant for operators and dashboards, not for request paths.
+     */
     async list(opts: ListOptions): Promise<ListPage> {
       assertKnownOptions('list', opts, ['scope', 'state', 'cursor', 'limit']);
       const limit = Math.min(opts.limit === undefined ? DEFAULT_PAGE : positiveInt('list.limit', opts.limit), MAX_PAGE);
@@ -198,51 +232,69 @@ export function redisStore(options: RedisStoreOptions): Store {
         throw new InvalidOptionError('list.state', `expected in_progress or completed, got ${String(opts.state)}`);
       }
       const state = opts.state === undefined ? '' : opts.state === 'completed' ? 'c' : 'p';
-      const start = opts.cursor === undefined ? '-' : `(${decodeCursor(opts.cursor)}`;
-      const reply = await call('list', () =>
-        scripts.list.run(
-          client,
-          [keys.index(opts.scope)],
-          [...time(), state, start, limit, listScan(limit), keys.recordPrefix(opts.scope)],
-        ),
-      );
-      const [more, last, rows] = reply as [number, string, [string, unknown[]][]];
-      const records = rows.map(([key, fields]) => toRecord(opts.scope, String(key), fields));
-      return Number(more) === 1 ? { records, cursor: encodeCursor(String(last)) } : { records };
+      const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
+      const recordPrefix = keys.recordPrefix(opts.scope);
+      const found = new Set<string>();
+      for (const node of masters(client)) {
+        await scanAll((cursor) => call('list', () => scanPage(node, cursor, keys.scopePattern(opts.scope))), (names) => {
+          for (const name of names) {
+            if (!name.startsWith(recordPrefix)) continue;
+            const key = name.slice(recordPrefix.length);
+            if (after === undefined || compareCodePoints(key, after) > 0) found.add(key);
+          }
+        });
+      }
+      const candidates = [...found].sort(compareCodePoints);
+      const records: KeyRecord[] = [];
+      // One record more than the page tells whether another page follows.
+      for (let i = 0; i < candidates.length && records.length <= limit; ) {
+        const chunk = candidates.slice(i, i + Math.min(SCRIPT_KEYS, limit + 1 - records.length + 16));
+        i += chunk.length;
+        const rows = (await call('list', () =>
+          scripts.read.run(client, chunk.map((key) => recordPrefix + key), [...time(), state]),
+        )) as unknown[];
+        chunk.forEach((key, j) => {
+          const fields = rows[j];
+          if (Array.isArray(fields) && records.length <= limit) records.push(toRecord(opts.scope, key, fields));
+        });
+      }
+      if (records.length <= limit) return { records };
+      const page = records.slice(0, limit);
+      return { records: page, cursor: encodeCursor(page[page.length - 1]!.key) };
     },
 
+    /**
+     * SCANs every master for record keys and removes the expired ones, a script call per chunk
+     * of one scope: O(keys in the database) of Redis work per full pass. On the server's clock
+     * Redis already drops each record at its expiresAt, so this finds nothing to remove (the SCAN
+     * only hastens Redis' own reclaiming); with an injected clock it removes what the clock
+     * calls expired.
+     */
     async sweep(opts?: SweepOptions): Promise<number> {
       assertKnownOptions('sweep', opts, ['batchSize', 'maxBatches']);
       const batchSize =
         opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
       const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
-      // A batch is a budget of `batchSize` removals. One script call (atomic, short) walks part of
-      // one scope's index, so a batch may take several calls.
+      // At most batchSize × maxBatches removals: a script call never gets more keys than remain.
       const cap = batchSize * maxBatches;
       let removed = 0;
       for (const node of masters(client)) {
-        let cursor = '0';
-        do {
-          const [next, names] = await call('sweep', () =>
-            node.scan(cursor, 'MATCH', keys.indexPattern(), 'COUNT', 1000, 'TYPE', 'zset'),
-          );
-          cursor = next;
+        if (removed >= cap) break;
+        await scanAll((cursor) => call('sweep', () => scanPage(node, cursor, keys.recordPattern())), async (names) => {
+          const byTag = new Map<string, string[]>();
           for (const name of names) {
-            const recPrefix = keys.recordPrefixOfIndex(name);
-            if (recPrefix === undefined) continue;
-            let start = '-';
-            for (;;) {
-              if (removed >= cap) return removed;
-              const limit = Math.min(batchSize, cap - removed);
-              const [n, last, done] = (await call('sweep', () =>
-                scripts.sweep.run(client, [name], [...time(), start, limit, SWEEP_SCAN, recPrefix]),
-              )) as [number, string, number];
-              removed += Number(n);
-              if (Number(done) === 1) break;
-              start = `(${last}`;
+            const tag = keys.tagOf(name);
+            if (tag !== undefined) byTag.set(tag, [...(byTag.get(tag) ?? []), name]);
+          }
+          for (const group of byTag.values()) {
+            for (let i = 0; i < group.length && removed < cap; ) {
+              const chunk = group.slice(i, i + Math.min(SCRIPT_KEYS, cap - removed));
+              i += chunk.length;
+              removed += Number(await call('sweep', () => scripts.sweep.run(client, chunk, time())));
             }
           }
-        } while (cursor !== '0');
+          return removed < cap;
+        });
       }
       return removed;
     },
@@ -270,6 +322,27 @@ function resolveClient(client: unknown, timeoutMs: number): Redis | Cluster {
     return client as Redis | Cluster;
   }
   throw new InvalidOptionError('redisStore.client', 'expected an ioredis Redis or Cluster, or a redis:// URL');
+}
+
+/**
+ * Every key that `scan` finds, a SCAN page at a time, to `onPage`; stops early when it returns
+ * false. A key may come twice (SCAN's guarantee).
+ */
+async function scanAll(
+  scan: (cursor: string) => Promise<[string, string[]]>,
+  onPage: (names: string[]) => void | boolean | Promise<void | boolean>,
+): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, names] = await scan(cursor);
+    cursor = next;
+    if ((await onPage(names)) === false) return;
+  } while (cursor !== '0');
+}
+
+/** One SCAN call for string keys matching `pattern`. */
+function scanPage(node: Redis, cursor: string, pattern: string): Promise<[string, string[]]> {
+  return node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', 'string');
 }
 
 /** The nodes that hold data: every master of a cluster, or the one server. */

@@ -1,9 +1,8 @@
 /**
  * Redis key names of the store. Everything of one scope shares the hash tag `{scope}`, so a
- * record, its index entry and every script that touches them live in one cluster slot.
+ * scope's records, and every script call that touches several of them, live in one cluster slot.
  *
- *   <prefix>{<scope>}:r:<key>   string: the record (MessagePack, see scripts.ts)
- *   <prefix>{<scope>}:i         sorted set, all scores 0: the scope's keys in key order
+ *   <prefix>{<scope>}:r:<key>   string: the record (see scripts.ts)
  *
  * The scope is escaped so it contains no `{` or `}`: the hash tag then ends where the scope ends
  * and names are unambiguous whatever the scope and key hold.
@@ -36,30 +35,30 @@ export class KeySpace {
     return `${this.scopeTag(scope)}:r:${key}`;
   }
 
-  /** The scope's index. */
-  index(scope: string): string {
-    return `${this.scopeTag(scope)}:i`;
-  }
-
   /** What the scope's record keys start with; the key follows. */
   recordPrefix(scope: string): string {
     return `${this.scopeTag(scope)}:r:`;
   }
 
-  /** The glob that `SCAN MATCH` uses to find every scope's index. */
-  indexPattern(): string {
-    return `${globEscape(this.prefix)}{*}:i`;
+  /** The glob that `SCAN MATCH` uses to find the records of one scope. */
+  scopePattern(scope: string): string {
+    return `${globEscape(this.recordPrefix(scope))}*`;
+  }
+
+  /** The glob that `SCAN MATCH` uses to find the records of every scope. */
+  recordPattern(): string {
+    return `${globEscape(this.prefix)}{*}:r:*`;
   }
 
   /**
-   * The record prefix of an index found by SCAN, or undefined for a name that only looks like an
-   * index (a record whose key ends in `}:i`, which SCAN's TYPE filter also drops).
+   * `<prefix>{<scope>}` of a record name found by SCAN: records with the same tag share a slot.
+   * Undefined for a name that only matches the pattern (not one of ours).
    */
-  recordPrefixOfIndex(name: string): string | undefined {
-    if (!name.startsWith(`${this.prefix}{`) || !name.endsWith('}:i')) return undefined;
-    const escaped = name.slice(this.prefix.length + 1, -3);
-    if (escaped === '' || /[{}]/.test(escaped)) return undefined;
-    return `${this.prefix}{${escaped}}:r:`;
+  tagOf(name: string): string | undefined {
+    if (!name.startsWith(`${this.prefix}{`)) return undefined;
+    const close = name.indexOf('}', this.prefix.length + 1);
+    if (close <= this.prefix.length + 1 || !name.startsWith(':r:', close + 1)) return undefined;
+    return name.slice(0, close + 1);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Deadlines } from './errors.js';
+import { Deadlines } from './deadlines.js';
 
 describe('Deadlines', () => {
   it('passes values through map and errors through mapError', async () => {
