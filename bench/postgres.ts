@@ -155,7 +155,9 @@ export async function benchPostgres(options: PostgresBenchOptions = {}): Promise
   const warmupMs = options.warmupMs ?? 300;
   const concurrency = options.concurrency ?? 16;
   const schema = `oncekey_bench_${randomBytes(4).toString('hex')}`;
-  const pool = new pg.Pool({ connectionString: url, max: concurrency });
+  // Configured as the store's docs ask of a pool passed in (timeouts on the server and on the
+  // client); both variants run on it, so both pay for them.
+  const pool = new pg.Pool({ connectionString: url, max: concurrency, statement_timeout: 5000, query_timeout: 6000 });
   pool.on('error', () => undefined);
   let tables = 0;
   /** A fresh table of the store's layout (created by its own migrate), dropped after `fn`. */

@@ -49,7 +49,10 @@ import type { TransactionalStore, TransactionRequest, TransactionResult, Transac
 export { SCHEMA_VERSION, type MigrationResult };
 
 export interface PostgresStoreOptions {
-  /** A pool you own: the store never ends it. Give it a `statement_timeout` and an `error` listener. */
+  /**
+   * A pool you own: the store never ends it. Give it a `statement_timeout`, a `query_timeout`
+   * (else the store sets one on each of its queries) and an `error` listener.
+   */
   readonly pool?: pg.Pool;
   /** Or a connection string: the store creates (and on `close`, ends) its own pool. */
   readonly connectionString?: string;
@@ -121,6 +124,8 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   readonly target: string;
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
+  /** The store must bound each query itself: the pool has no query_timeout of its own. */
+  private readonly timeoutPerQuery: boolean;
   private readonly sql: Statements;
   private readonly prefix: string;
   private readonly clock: Clock | undefined;
@@ -157,7 +162,10 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     if (options.pool) {
       this.pool = options.pool;
       this.ownsPool = false;
+      const own = (options.pool as { options?: { query_timeout?: unknown } }).options?.query_timeout;
+      this.timeoutPerQuery = !(typeof own === 'number' && own > 0);
     } else {
+      this.timeoutPerQuery = false;
       this.pool = new pg.Pool({
         connectionString: options.connectionString,
         max,
@@ -333,10 +341,10 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     values: unknown[],
     map?: (result: pg.QueryResult<R>) => T,
   ): Promise<T> {
-    // The pool the store created has query_timeout in its own settings; a pool passed in gets it
-    // per query, so a connection stuck on a silent server is freed rather than kept forever.
+    // The pool the store created has query_timeout in its own settings; a pool passed in without
+    // one gets it per query, so a connection stuck on a silent server is freed, not kept forever.
     const config: pg.QueryConfig = { name: this.prefix + operation, text: this.sql[operation], values };
-    if (!this.ownsPool) (config as { query_timeout?: number }).query_timeout = this.queryTimeoutMs;
+    if (this.timeoutPerQuery) (config as { query_timeout?: number }).query_timeout = this.queryTimeoutMs;
     return this.guard(operation, () => this.pool.query<R>(config), this.deadlineMs, map);
   }
 

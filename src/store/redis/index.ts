@@ -1,22 +1,28 @@
 /**
- * `redisStore()`: the Store contract on Redis or Redis Cluster through ioredis (Redis >= 6.0;
- * tested on 7.0).
+ * `redisStore()`: the Store contract on Redis or Redis Cluster through ioredis (Redis >= 7.0:
+ * `SET … NX GET`, `PEXPIRETIME`; tested on 7.0).
  *
- * Each of `begin`, `commit`, `release`, `extend` is one Lua script called by SHA: atomic, one
- * round trip, fenced by the token. Time is the server's (`TIME`), so app servers with skewed
- * clocks agree; an injected `clock` replaces it (tests). Redis TTLs free expired records, but
- * every decision compares the stored deadlines with `now`, so a record is never live past its
- * `expiresAt`, and its TTL never removes it before.
+ * `begin` on a new key is one plain `SET key fresh NX PX (ttlMs - 1) GET`: no script, the least
+ * Redis work there is. The fresh record holds ttlMs and leaseMs instead of times; its times
+ * follow from the key's expiry on the server's clock (see scripts.ts). When the key exists, the
+ * SET returns it unchanged: a completed record (replay) or one of another fingerprint (mismatch)
+ * is answered from that, and only an in-progress record of the same fingerprint, whose lease
+ * must be judged on the server's clock, costs a second round trip: the begin script, which
+ * answers in_progress or takes an expired lease over. The `leaseUntil` of a fresh acquire is
+ * this process's estimate (its clock + leaseMs), since the SET cannot read the server's clock;
+ * the stored lease, which every decision uses, is the server's. `commit`, `release`, `extend`
+ * are one Lua script each, called by SHA: atomic, one round trip, fenced by the token.
  *
- * Cluster and the index: every key of a scope carries the hash tag `{scope}`, so a scope lives in
- * one slot. That lets one script keep a record and the scope's index (a sorted set of its keys)
- * in step, which makes `list` an ordered range read, O(log n + page), instead of a SCAN of the
- * keyspace. The costs: one scope's traffic goes to one shard, so a single very hot scope (one
- * tenant and route) cannot spread over a cluster (scopes spread as usual); a new key costs one
- * ZADD; and the index entry of a record that Redis expired stays until `sweep` removes it (about
- * the key's length plus ~50 bytes), so run `sweep` periodically (e.g. every few minutes).
- * `sweep` finds the indexes with SCAN over every master and walks each one, so a full pass costs
- * O(all keys) of Redis work, spread over short script calls.
+ * Time is the server's, so app servers with skewed clocks agree; an injected `clock` replaces it
+ * (tests). Each key expires at exactly its record's `expiresAt` (PXAT expiresAt - 1: Redis drops
+ * a key once its time is past the expiry), so a record Redis holds is live.
+ *
+ * Cluster: every key of a scope carries the hash tag `{scope}`, so a scope lives in one slot (one
+ * scope's traffic goes to one shard; scopes spread as usual). There is no index to keep in step:
+ * `list` SCANs for the scope's records (every master of a cluster) and reads them in key order,
+ * O(keys in the database) of Redis work per page, meant for operators and dashboards, not request
+ * paths; `sweep` SCANs too, and on the server's clock finds nothing to remove (Redis already
+ * dropped every expired record), so it need not run at all.
  *
  * When Redis is unreachable or slow, every call fails with `StoreUnavailableError` within
  * `commandTimeoutMs` (default 5 s): fail closed, nothing runs twice. Calls fail while it is down
