@@ -21,8 +21,8 @@
  * scope's traffic goes to one shard; scopes spread as usual). There is no index to keep in step:
  * `list` SCANs for the scope's records (every master of a cluster) and reads them in key order,
  * O(keys in the database) of Redis work per page, meant for operators and dashboards, not request
- * paths; `sweep` SCANs too, and on the server's clock finds nothing to remove (Redis already
- * dropped every expired record), so it need not run at all.
+ * paths; `sweep` has nothing to do on the server's clock (Redis already dropped every expired
+ * record), so it need not run at all; with an injected clock it SCANs.
  *
  * When Redis is unreachable or slow, every call fails with `StoreUnavailableError` within
  * `commandTimeoutMs` (default 5 s): fail closed, nothing runs twice. Calls fail while it is down
@@ -270,37 +270,48 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     /**
-     * SCANs every master for record keys and removes the expired ones, a script call per chunk
-     * of one scope: O(keys in the database) of Redis work per full pass. On the server's clock
-     * Redis already drops each record at its expiresAt, so this finds nothing to remove (the SCAN
-     * only hastens Redis' own reclaiming); with an injected clock it removes what the clock
-     * calls expired.
+     * On the server's clock there is nothing to do: Redis drops every record at its expiresAt
+     * (and frees the memory by its own expiry cycle), so this returns 0 at once. With an
+     * injected clock, which Redis' TTLs do not follow, it SCANs every master for record keys and
+     * removes those the clock calls expired, a script call per chunk of one scope: O(keys in the
+     * database) of Redis work.
      */
     async sweep(opts?: SweepOptions): Promise<number> {
       assertKnownOptions('sweep', opts, ['batchSize', 'maxBatches']);
       const batchSize =
         opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
       const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
+      if (closed) throw new StoreUnavailableError('redis', 'the store is closed');
+      if (!clock) return 0;
       // At most batchSize × maxBatches removals: a script call never gets more keys than remain.
       const cap = batchSize * maxBatches;
       let removed = 0;
+      const sweepChunk = async (names: string[]) => {
+        for (let i = 0; i < names.length && removed < cap; ) {
+          const chunk = names.slice(i, i + Math.min(SCRIPT_KEYS, cap - removed));
+          i += chunk.length;
+          removed += Number(await call('sweep', () => scripts.sweep.run(client, chunk, time())));
+        }
+      };
       for (const node of masters(client)) {
-        if (removed >= cap) break;
+        // Names gathered per scope over SCAN pages, so that each script call gets a full chunk.
+        const byTag = new Map<string, string[]>();
         await scanAll((cursor) => call('sweep', () => scanPage(node, cursor, keys.recordPattern())), async (names) => {
-          const byTag = new Map<string, string[]>();
           for (const name of names) {
             const tag = keys.tagOf(name);
-            if (tag !== undefined) byTag.set(tag, [...(byTag.get(tag) ?? []), name]);
-          }
-          for (const group of byTag.values()) {
-            for (let i = 0; i < group.length && removed < cap; ) {
-              const chunk = group.slice(i, i + Math.min(SCRIPT_KEYS, cap - removed));
-              i += chunk.length;
-              removed += Number(await call('sweep', () => scripts.sweep.run(client, chunk, time())));
+            if (tag === undefined) continue;
+            const group = byTag.get(tag) ?? [];
+            group.push(name);
+            byTag.set(tag, group);
+            if (group.length >= SCRIPT_KEYS) {
+              byTag.delete(tag);
+              await sweepChunk(group);
             }
           }
           return removed < cap;
         });
+        for (const group of byTag.values()) await sweepChunk(group);
+        if (removed >= cap) break;
       }
       return removed;
     },
