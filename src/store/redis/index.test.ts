@@ -159,6 +159,27 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     expect(await store.sweep(), 'Redis already dropped them').toBe(0);
   });
 
+  it('still reads records of version 1 (MessagePack), and rewrites them in the current layout', async () => {
+    const p = prefix();
+    const store = redisStore({ client: admin, prefix: p });
+    const ref = { scope: 's', key: 'old' };
+    const name = new KeySpace(p).record('s', 'old');
+    const now = await serverNow();
+    // What the previous version wrote for an in-progress record: 10 MessagePack values.
+    await admin.eval(
+      "redis.call('SET', KEYS[1], cmsgpack.pack(1, 'p', 'fp', 1, tonumber(ARGV[1]), tonumber(ARGV[1]) + 60000, 'tok', tonumber(ARGV[1]) + 60000, '', 0), 'PXAT', tonumber(ARGV[1]) + 60000)",
+      1, name, now,
+    );
+    expect(await store.get(ref)).toMatchObject({ state: 'in_progress', token: 'tok', createdAt: now, leaseUntil: now + 60_000 });
+    expect(await store.begin(ref, 'fp', LEASE)).toMatchObject({ kind: 'in_progress', attempt: 1 });
+    expect(await store.begin(ref, 'other', LEASE)).toEqual({ kind: 'mismatch', state: 'in_progress' });
+    await expect(store.commit(ref, 'not-tok', 'out', LEASE.ttlMs)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await store.commit(ref, 'tok', 'out', LEASE.ttlMs);
+    expect((await admin.getBuffer(name))!.subarray(0, 4).toString()).toBe('2:c:');
+    expect(await store.begin(ref, 'fp', LEASE)).toMatchObject({ kind: 'replay', outcome: 'out' });
+    expect(await store.get(ref)).toMatchObject({ state: 'completed', createdAt: now, outcome: 'out' });
+  });
+
   it('lists and sweeps without an index: SCAN finds every record of a scope, in key order', async () => {
     const store = redisStore({ client: admin, prefix: prefix() });
     const keys = Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(2, '0')}`);
