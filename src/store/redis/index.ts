@@ -271,7 +271,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     /**
      * On the server's clock there is nothing to do: Redis drops every record at its expiresAt
-     * (and frees the memory by its own expiry cycle), so this returns 0 at once. With an
+     * (and frees the memory by its own expiry cycle), so this returns 0 after one PING. With an
      * injected clock, which Redis' TTLs do not follow, it SCANs every master for record keys and
      * removes those the clock calls expired, a script call per chunk of one scope: O(keys in the
      * database) of Redis work.
@@ -281,8 +281,11 @@ export function redisStore(options: RedisStoreOptions): Store {
       const batchSize =
         opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
       const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
-      if (closed) throw new StoreUnavailableError('redis', 'the store is closed');
-      if (!clock) return 0;
+      if (!clock) {
+        // Nothing to remove, but a store that is down still says so: every call fails closed.
+        await call('sweep', () => client.ping());
+        return 0;
+      }
       // At most batchSize × maxBatches removals: a script call never gets more keys than remain.
       const cap = batchSize * maxBatches;
       let removed = 0;
