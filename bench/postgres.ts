@@ -25,6 +25,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { postgresStore } from '../dist/store/postgres/index.js';
+import { median } from './lib/stats.js';
 
 export interface PostgresBenchOptions {
   /** Server to measure; default ONCEKEY_BENCH_POSTGRES_URL, ONCEKEY_TEST_POSTGRES_URL, or the local test database. */
@@ -146,11 +147,6 @@ function bareVariant(pool: pg.Pool, schema: string, concurrency: number): Varian
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Runs both variants, interleaved, and returns one result per variant. */
 export async function benchPostgres(options: PostgresBenchOptions = {}): Promise<PostgresBenchResult[]> {

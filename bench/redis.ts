@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { recommendedRedisOptions, redisStore } from '../dist/store/redis/index.js';
+import { median } from './lib/stats.js';
 
 export interface RedisBenchOptions {
   /** Server to measure; default ONCEKEY_BENCH_REDIS_URL, ONCEKEY_TEST_REDIS_URL, or redis://127.0.0.1:6379. */
@@ -170,11 +171,6 @@ async function cleanUp(url: string, prefix: string): Promise<void> {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Runs both variants, interleaved, and returns one result per variant. */
 export async function benchRedis(options: RedisBenchOptions = {}): Promise<RedisBenchResult[]> {

@@ -22,6 +22,7 @@ import type { Store } from '../src/store/contract.js';
 import { memoryStore } from '../src/store/memory.js';
 import { sqliteStore } from '../src/store/sqlite.js';
 import { tableDdl } from '../src/store/sqlite/schema.js';
+import { median } from './lib/stats.js';
 
 export interface StoreBenchOptions {
   /** How long each measured run lasts; default 300 ms. */
@@ -189,11 +190,6 @@ function memoryVariant(): Variant {
   return { name: 'memoryStore', run: (durationMs, outcome) => timeStore(memoryStore(), durationMs, outcome) };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 

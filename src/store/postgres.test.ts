@@ -3,8 +3,6 @@ import pg from 'pg';
 import { postgresStore, SCHEMA_VERSION, type PostgresStore } from './postgres/index.js';
 import { runStoreConformance } from '../testing/conformance.js';
 import { isStoreUnavailableError } from '../errors/store-unavailable.js';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
-import { isLeaseLostError } from '../errors/lease-lost.js';
 import { describePostgres, POSTGRES_URL } from '../../test/helpers/services.js';
 import { pgTestBed, type PgTestBed } from '../../test/fixtures/pg-store.js';
 

@@ -45,6 +45,33 @@ const STEPS: readonly Step[] = [
   (t, name, schema) => [beginTextFunction(t, `${quote(schema)}.${quote(`${name}_begin2`)}`)],
 ];
 
+// The statements both versions of the begin function run (see beginFunction), as plpgsql lines.
+const insertIfAbsent = (t: string) => `        INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+          VALUES (p_scope, p_key, 'in_progress', p_fingerprint, 1, now, now + p_ttl_ms, p_token, now + p_lease_ms)
+          ON CONFLICT (scope, key) DO NOTHING;
+`;
+const readRow = (t: string) => `        SELECT k.state, k.fingerprint, k.attempt, k.expires_at, k.lease_until, k.outcome, k.completed_at INTO r
+          FROM ${t} k WHERE k.scope = p_scope AND k.key = p_key;
+        CONTINUE WHEN NOT FOUND; -- released or swept since the insert: insert again
+`;
+/** The fenced take-over, up to its RETURNING clause, which each version writes itself. */
+const takeOver = (t: string) => `        UPDATE ${t} k SET
+            state = 'in_progress',
+            fingerprint = p_fingerprint,
+            attempt = CASE WHEN k.expires_at <= now THEN 1 ELSE k.attempt + 1 END,
+            created_at = CASE WHEN k.expires_at <= now THEN now ELSE k.created_at END,
+            expires_at = now + p_ttl_ms,
+            token = p_token,
+            lease_until = now + p_lease_ms,
+            outcome = NULL,
+            completed_at = NULL
+          WHERE k.scope = p_scope AND k.key = p_key
+            AND (k.expires_at <= now OR (k.state = 'in_progress' AND k.lease_until <= now AND k.fingerprint = p_fingerprint))
+`;
+const NOT_SETTLED = `      RAISE EXCEPTION 'oncekey: begin on % did not settle (the row keeps changing, or the isolation level is not READ COMMITTED)', p_key
+        USING ERRCODE = 'lock_not_available';
+`;
+
 /**
  * `begin` as one server-side call. Insert the key if it is absent (ON CONFLICT DO NOTHING waits
  * for a concurrent inserter, and neither locks nor writes an existing row); otherwise read the
@@ -68,10 +95,7 @@ function beginFunction(t: string, fn: string): string {
     BEGIN
       now := coalesce(p_now, floor(date_part('epoch', statement_timestamp()) * 1000)::bigint);
       FOR run IN 1..100 LOOP
-        INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
-          VALUES (p_scope, p_key, 'in_progress', p_fingerprint, 1, now, now + p_ttl_ms, p_token, now + p_lease_ms)
-          ON CONFLICT (scope, key) DO NOTHING;
-        IF FOUND THEN
+${insertIfAbsent(t)}        IF FOUND THEN
           acquired := true;
           state := 'in_progress';
           same_fingerprint := true;
@@ -80,10 +104,7 @@ function beginFunction(t: string, fn: string): string {
           lease_until := now + p_lease_ms;
           RETURN;
         END IF;
-        SELECT k.state, k.fingerprint, k.attempt, k.expires_at, k.lease_until, k.outcome, k.completed_at INTO r
-          FROM ${t} k WHERE k.scope = p_scope AND k.key = p_key;
-        CONTINUE WHEN NOT FOUND; -- released or swept since the insert: insert again
-        IF r.expires_at > now AND (r.fingerprint <> p_fingerprint OR r.state = 'completed' OR r.lease_until > now) THEN
+${readRow(t)}        IF r.expires_at > now AND (r.fingerprint <> p_fingerprint OR r.state = 'completed' OR r.lease_until > now) THEN
           acquired := false;
           state := r.state;
           same_fingerprint := r.fingerprint = p_fingerprint;
@@ -94,19 +115,7 @@ function beginFunction(t: string, fn: string): string {
           completed_at := r.completed_at;
           RETURN;
         END IF;
-        UPDATE ${t} k SET
-            state = 'in_progress',
-            fingerprint = p_fingerprint,
-            attempt = CASE WHEN k.expires_at <= now THEN 1 ELSE k.attempt + 1 END,
-            created_at = CASE WHEN k.expires_at <= now THEN now ELSE k.created_at END,
-            expires_at = now + p_ttl_ms,
-            token = p_token,
-            lease_until = now + p_lease_ms,
-            outcome = NULL,
-            completed_at = NULL
-          WHERE k.scope = p_scope AND k.key = p_key
-            AND (k.expires_at <= now OR (k.state = 'in_progress' AND k.lease_until <= now AND k.fingerprint = p_fingerprint))
-          RETURNING k.attempt, k.expires_at, k.lease_until INTO attempt, expires_at, lease_until;
+${takeOver(t)}          RETURNING k.attempt, k.expires_at, k.lease_until INTO attempt, expires_at, lease_until;
         IF FOUND THEN
           acquired := true;
           state := 'in_progress';
@@ -114,9 +123,7 @@ function beginFunction(t: string, fn: string): string {
           RETURN;
         END IF;
       END LOOP;
-      RAISE EXCEPTION 'oncekey: begin on % did not settle (the row keeps changing, or the isolation level is not READ COMMITTED)', p_key
-        USING ERRCODE = 'lock_not_available';
-    END
+${NOT_SETTLED}    END
     $begin$`;
 }
 
@@ -139,16 +146,10 @@ function beginTextFunction(t: string, fn: string): string {
       taken integer;
     BEGIN
       FOR run IN 1..100 LOOP
-        INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
-          VALUES (p_scope, p_key, 'in_progress', p_fingerprint, 1, now, now + p_ttl_ms, p_token, now + p_lease_ms)
-          ON CONFLICT (scope, key) DO NOTHING;
-        IF FOUND THEN
+${insertIfAbsent(t)}        IF FOUND THEN
           RETURN 'a1,' || (now + p_lease_ms);
         END IF;
-        SELECT k.state, k.fingerprint, k.attempt, k.expires_at, k.lease_until, k.outcome, k.completed_at INTO r
-          FROM ${t} k WHERE k.scope = p_scope AND k.key = p_key;
-        CONTINUE WHEN NOT FOUND; -- released or swept since the insert: insert again
-        IF r.expires_at > now THEN
+${readRow(t)}        IF r.expires_at > now THEN
           IF r.fingerprint <> p_fingerprint THEN
             RETURN 'm' || r.state;
           ELSIF r.state = 'completed' THEN
@@ -157,26 +158,12 @@ function beginTextFunction(t: string, fn: string): string {
             RETURN 'p' || r.attempt || ',' || r.lease_until || ',' || now;
           END IF;
         END IF;
-        UPDATE ${t} k SET
-            state = 'in_progress',
-            fingerprint = p_fingerprint,
-            attempt = CASE WHEN k.expires_at <= now THEN 1 ELSE k.attempt + 1 END,
-            created_at = CASE WHEN k.expires_at <= now THEN now ELSE k.created_at END,
-            expires_at = now + p_ttl_ms,
-            token = p_token,
-            lease_until = now + p_lease_ms,
-            outcome = NULL,
-            completed_at = NULL
-          WHERE k.scope = p_scope AND k.key = p_key
-            AND (k.expires_at <= now OR (k.state = 'in_progress' AND k.lease_until <= now AND k.fingerprint = p_fingerprint))
-          RETURNING k.attempt INTO taken;
+${takeOver(t)}          RETURNING k.attempt INTO taken;
         IF FOUND THEN
           RETURN 'a' || taken || ',' || (now + p_lease_ms);
         END IF;
       END LOOP;
-      RAISE EXCEPTION 'oncekey: begin on % did not settle (the row keeps changing, or the isolation level is not READ COMMITTED)', p_key
-        USING ERRCODE = 'lock_not_available';
-    END
+${NOT_SETTLED}    END
     $begin$`;
 }
 
