@@ -14,7 +14,7 @@ import { startRedisServer } from './helpers/redis-server.js';
 import type { RedisServer } from './helpers/redis-server.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import type { TcpProxy } from './helpers/tcp-proxy.js';
-import { newStats, outcomeOf, runLoad, until } from './helpers/redis-load.js';
+import { newStats, outcomeOf, runLoad } from './helpers/redis-load.js';
 import type { LoadStats } from './helpers/redis-load.js';
 
 const LEASE = { leaseMs: 1000, ttlMs: 600_000 };
@@ -92,14 +92,21 @@ describeRedis()('redis store outages', () => {
       const s = store(redis.url);
       const keys = keysOf(400);
       const stats = newStats();
-      const load = runLoad(s, { keys, concurrency: 16, lease: LEASE, deadlineMs: 60_000 }, stats);
-
-      await until(() => stats.done.size >= 100, 30_000, '100 keys done');
-      const ackedBeforeCrash = [...stats.done];
-      await redis.kill('SIGKILL');
-      await sleep(300);
-      await redis.start(); // same dir: Redis replays its AOF
-      await load;
+      let ackedBeforeCrash: string[] = [];
+      let crash: Promise<void> | undefined;
+      // The kill is sent from the load's own completion callback, so it meets work in flight
+      // however fast the store runs (polling could find the whole run finished).
+      const onDone = (done: number) => {
+        if (done !== 100 || crash) return;
+        ackedBeforeCrash = [...stats.done];
+        crash = (async () => {
+          await redis.kill('SIGKILL');
+          await sleep(300);
+          await redis.start(); // same dir: Redis replays its AOF
+        })();
+      };
+      await runLoad(s, { keys, concurrency: 16, lease: LEASE, deadlineMs: 60_000, onDone }, stats);
+      await crash;
 
       if (process.env.ONCEKEY_DEBUG) console.log('kill', { ...stats, done: stats.done.size, effects: stats.effects.size });
       expectEachEffectOnce(stats, keys);
@@ -134,16 +141,15 @@ describeRedis()('redis store outages', () => {
       const keys = keysOf(400);
       const stats = newStats();
       let cuts = 0;
-      const load = runLoad(s, { keys, concurrency: 32, lease: LEASE, deadlineMs: 60_000 }, stats);
-      const cutter = (async () => {
-        for (; cuts < 5; cuts++) {
-          const target = (cuts + 1) * 60;
-          await until(() => stats.done.size >= target || stats.done.size === keys.length, 30_000, `${target} keys done`);
-          if (stats.done.size === keys.length) return;
+      // Cut after every 60 keys, from the load's own completion callback: each cut meets the
+      // other workers' commands in flight, however fast the store runs.
+      const onDone = (done: number) => {
+        if (cuts < 5 && done === (cuts + 1) * 60) {
+          cuts++;
           link.cut();
         }
-      })();
-      await Promise.all([load, cutter]);
+      };
+      await runLoad(s, { keys, concurrency: 32, lease: LEASE, deadlineMs: 60_000, onDone }, stats);
 
       if (process.env.ONCEKEY_DEBUG) console.log('cut', { ...stats, done: stats.done.size, effects: stats.effects.size });
       expectEachEffectOnce(stats, keys);

@@ -29,6 +29,11 @@ export interface LoadOptions {
   readonly lease: BeginOptions;
   /** Give up on the whole run after this long (the run is bounded; a test then fails). */
   readonly deadlineMs: number;
+  /**
+   * Called, synchronously, each time a key is done, with the count so far: a test that injects a
+   * fault at a given point does it here, so the fault meets the load in flight however fast it runs.
+   */
+  readonly onDone?: (done: number) => void;
 }
 
 export const outcomeOf = (ref: KeyRef): string => `done:${ref.key}`;
@@ -59,13 +64,18 @@ export async function runLoad(store: Store, options: LoadOptions, stats: LoadSta
     }
   }
 
+  const markDone = (ref: KeyRef) => {
+    stats.done.add(ref.key);
+    options.onDone?.(stats.done.size);
+  };
+
   async function one(ref: KeyRef): Promise<void> {
     const outcome = outcomeOf(ref);
     for (;;) {
       const got = await retrying('begin', () => store.begin(ref, 'fp', options.lease));
       if (got.kind === 'replay') {
         if (got.outcome !== outcome) throw new Error(`${ref.key}: replayed ${got.outcome}`);
-        stats.done.add(ref.key);
+        markDone(ref);
         return;
       }
       if (got.kind === 'mismatch') throw new Error(`${ref.key}: mismatch`);
@@ -87,7 +97,7 @@ export async function runLoad(store: Store, options: LoadOptions, stats: LoadSta
           throw new Error(`${ref.key}: lease lost and not completed: ${JSON.stringify(record)}`);
         }
       }
-      stats.done.add(ref.key);
+      markDone(ref);
       return;
     }
   }
@@ -103,13 +113,4 @@ export async function runLoad(store: Store, options: LoadOptions, stats: LoadSta
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return stats;
-}
-
-/** Resolves once `predicate` holds, checking every 10 ms, or rejects after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
