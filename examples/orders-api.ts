@@ -52,7 +52,14 @@ export async function startOrdersApi(options: { port?: number; host?: string; de
     });
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  // An 'error' (EADDRINUSE, EACCES) rejects, so `npm start` can say which port to change.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {

@@ -7,7 +7,7 @@
 import type { FailpointName } from './failpoints.js';
 import type { Scenario } from './harness.js';
 import { type Fixture, startFixture } from './procs.js';
-import { freePort } from '../test/helpers/pg-cluster.js';
+import { freePort } from '../test/helpers/ports.js';
 
 export interface Armed {
   readonly name: FailpointName;

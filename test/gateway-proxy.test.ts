@@ -4,8 +4,6 @@
  * upstream failures (502, 504, the key released after both) and the admin endpoints.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,18 +11,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GatewayProcess } from './fixtures/gateway-process.js';
 import { sample, scrape } from './fixtures/gateway-metrics.js';
 import { RecordingUpstream } from './fixtures/gateway-upstream.js';
+import { freePort } from './helpers/ports.js';
 
 const PROBLEM = 'https://oncekey.dev/problems/';
 type Started = Awaited<ReturnType<typeof GatewayProcess.start>>;
-
-/** A port nothing listens on (taken from the OS, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** One raw HTTP/1.1 exchange (so the test can send headers fetch refuses); the request asks to close. */
 function raw(url: string, request: string): Promise<string> {
@@ -55,7 +45,7 @@ describe('oncekey proxy in front of an upstream', () => {
     [main, timeout, dead] = await Promise.all([
       GatewayProcess.start(['proxy', '--upstream', upstream.url, '--store', `sqlite:${join(dir, 'main.db')}`, ...common]),
       GatewayProcess.start(['proxy', '--upstream', upstream.url, '--store', 'memory:', '--upstream-timeout', '2s', ...common]),
-      GatewayProcess.start(['proxy', '--upstream', `http://127.0.0.1:${await closedPort()}`, '--store', 'memory:', ...common]),
+      GatewayProcess.start(['proxy', '--upstream', `http://127.0.0.1:${await freePort()}`, '--store', 'memory:', ...common]),
     ]);
   });
   afterAll(async () => {

@@ -9,7 +9,7 @@ import express from 'express';
 import { getSharedIdempotencyService, idempotency as expressIdempotency } from 'express-idempotency';
 import { idempotency as oncekeyIdempotency } from '../../src/http/express.js';
 import { memoryStore } from '../../src/store/memory.js';
-import { type Listening, listen } from './server.js';
+import { type Listening, listen } from '../../test/http/listen.js';
 
 export interface ExpressInstance extends Listening {
   /** Handler executions so far. */

@@ -10,11 +10,11 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe } from 'vitest';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -63,15 +63,6 @@ export function describePgCluster(): typeof describe {
   if (process.env.ONCEKEY_REQUIRE_SERVICES === '1') throw new Error(`private-cluster tests are required but ${message}`);
   console.warn(`\n*** SKIPPING private PostgreSQL cluster tests: ${message} ***\n`);
   return describe.skip as unknown as typeof describe;
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked; the server binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {

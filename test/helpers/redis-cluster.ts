@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions } from 'ioredis';
-import { freePort, startRedisServer } from './redis-server.js';
+import { freePort } from './ports.js';
+import { startRedisServer } from './redis-server.js';
 import type { RedisServer } from './redis-server.js';
 
 const run = promisify(execFile);

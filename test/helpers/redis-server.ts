@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
 
 export interface RedisServer {
   readonly port: number;
@@ -77,30 +77,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
   await server.start();
   return server;
-}
-
-/** A loopback port nothing listens on (and, with `plus`, neither on port + plus: a cluster bus). */
-export async function freePort(plus?: number): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const port = await listenOnce(0);
-    if (plus === undefined) return port;
-    if (port + plus > 65535) continue;
-    const other = await listenOnce(port + plus).catch(() => undefined);
-    if (other !== undefined) return port;
-  }
-  throw new Error('no free port pair found');
-}
-
-function listenOnce(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(port, '127.0.0.1', () => {
-      const address = srv.address();
-      const chosen = typeof address === 'object' && address ? address.port : port;
-      srv.close(() => resolve(chosen));
-    });
-  });
 }
 
 async function waitForPing(port: number, proc: ChildProcess): Promise<void> {
