@@ -18,7 +18,8 @@
  * Errors are {@link UnsupportedInputError}s naming the path, e.g. `input.items[2].price`.
  */
 import { UnsupportedInputError } from '../errors/unsupported-input.js';
-import { describeObject, indexPath, isPlainObject, isWellFormed, propertyPath } from './path.js';
+import { isWellFormed } from '../util/text.js';
+import { describeObject, indexPath, isPlainObject, pathOf, propertyPath } from './path.js';
 
 const PICK_FIELDS = 'or pick the fields that identify the request with the `fingerprint` option';
 
@@ -31,12 +32,6 @@ export function canonicalize(value: unknown, root = 'input'): string {
 // and its own key (undefined for the root), so a valid input costs no path strings for its
 // leaves. `ancestors` is the stack of containers being serialized (for cycles); inputs are
 // shallow, so a linear search beats hashing every object into a Set.
-
-function pathOf(parent: string, key: string | number | undefined): string {
-  if (key === undefined) return parent;
-  return typeof key === 'number' ? indexPath(parent, key) : propertyPath(parent, key);
-}
-
 function serialize(value: unknown, parent: string, key: string | number | undefined, ancestors: object[], replaced: boolean): string {
   switch (typeof value) {
     case 'string':

@@ -16,7 +16,7 @@
  * ```
  */
 import { UnserializableResultError } from '../errors/unserializable-result.js';
-import { describeObject, indexPath, isPlainObject, propertyPath } from './path.js';
+import { describeObject, indexPath, isPlainObject, pathOf, propertyPath } from './path.js';
 
 export interface Codec {
   /** Text to store for `value`; throw if it cannot be stored faithfully. */
@@ -42,11 +42,6 @@ export const jsonCodec: Codec = {
 
 // As in canonical.ts: a value travels with its parent's path and its key, and the path string is
 // built only for an error or a container; `ancestors` is the stack of containers being checked.
-function pathOf(parent: string, key: string | number | undefined): string {
-  if (key === undefined) return parent;
-  return typeof key === 'number' ? indexPath(parent, key) : propertyPath(parent, key);
-}
-
 function assertJson(value: unknown, parent: string, key: string | number | undefined, ancestors: object[]): void {
   switch (typeof value) {
     case 'string':

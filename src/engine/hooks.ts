@@ -5,6 +5,7 @@
  */
 import type { LeaseLostError } from '../errors/lease-lost.js';
 import type { KeyRef, RecordState } from '../store/contract.js';
+import { describeError, emitWarning } from '../util/warn.js';
 
 /** The caller holds the key and is about to run the function. */
 export interface AcquireEvent {
@@ -144,8 +145,5 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function warn(message: string, error: unknown): void {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const proc = (globalThis as { process?: { emitWarning?: (warning: string, options: object) => void } }).process;
-  if (typeof proc?.emitWarning === 'function') proc.emitWarning(`${message}: ${detail}`, { code: 'ONCEKEY_UNREPORTED_ERROR' });
-  else console.warn(`${message}: ${detail}`);
+  emitWarning(`${message}: ${describeError(error)}`, 'ONCEKEY_UNREPORTED_ERROR');
 }

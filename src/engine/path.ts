@@ -10,6 +10,15 @@ export function indexPath(parent: string, index: number): string {
   return `${parent}[${index}]`;
 }
 
+/**
+ * The path of the value under `key` (an index, a property name, or none for the root): callers
+ * carry a value's parent path and key, and build the string only for an error or a container.
+ */
+export function pathOf(parent: string, key: string | number | undefined): string {
+  if (key === undefined) return parent;
+  return typeof key === 'number' ? indexPath(parent, key) : propertyPath(parent, key);
+}
+
 /** A short name for what a non-plain object is, e.g. `a Map`, `an instance of Order`. */
 export function describeObject(value: object): string {
   const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
@@ -22,10 +31,4 @@ export function describeObject(value: object): string {
 export function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
-}
-
-/** False for strings holding a lone surrogate, which no UTF-8 encoder can represent faithfully. */
-export function isWellFormed(value: string): boolean {
-  // String.prototype.isWellFormed is in Node 20 but not in the ES2023 lib typings.
-  return (value as string & { isWellFormed(): boolean }).isWellFormed();
 }

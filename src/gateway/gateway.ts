@@ -18,7 +18,7 @@ import { createProxyHandler } from './handler.js';
 import { InFlight } from './in-flight.js';
 import { instrumentStore } from './instrumented-store.js';
 import { GatewayMetrics } from './metrics.js';
-import { type GatewayOptions, type ResolvedGatewayOptions, describeError, resolveGatewayOptions } from './options.js';
+import { type GatewayOptions, type ResolvedGatewayOptions, describeGatewayError, resolveGatewayOptions } from './options.js';
 import { Upstream } from './upstream.js';
 
 export interface GatewayAddresses {
@@ -55,7 +55,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const store = instrumentStore(config.store, (operation, result, seconds) => metrics.storeDuration.observe({ operation, result }, seconds));
   const { onOutcome, ...passed } = config.idempotency;
   const middleware = idempotency({
-    onError: (error, context) => config.log(describeError(error, context)),
+    onError: (error, context) => config.log(describeGatewayError(error, context)),
     ...passed,
     store,
     methods: config.methods,

@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../errors/invalid-option.js';
 import type { ErrorContext, IdempotencyOptions } from '../http/options.js';
 import type { Store } from '../store/contract.js';
 import { assertKnownOptions, positiveInt } from '../util/options.js';
+import { describeError } from '../util/warn.js';
 import { parseUpstreamUrl } from './upstream.js';
 
 export interface GatewayOptions {
@@ -140,8 +141,7 @@ export function port(option: string, value: unknown): number {
 }
 
 /** How the gateway reports an error no caller sees. */
-export function describeError(error: unknown, context: ErrorContext): string {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+export function describeGatewayError(error: unknown, context: ErrorContext): string {
   const where = context.ref === undefined ? '' : ` (key ${JSON.stringify(context.ref.key)})`;
-  return `oncekey proxy: ${context.during} failed${where}: ${detail}`;
+  return `oncekey proxy: ${context.during} failed${where}: ${describeError(error)}`;
 }

@@ -8,6 +8,7 @@ import { type Duration, toMs } from '../engine/duration.js';
 import { InvalidOptionError } from '../errors/invalid-option.js';
 import type { KeyRef, Store } from '../store/contract.js';
 import { assertKnownOptions, positiveInt } from '../util/options.js';
+import { describeError, emitWarning } from '../util/warn.js';
 import { type FingerprintOption, requestFingerprinter } from './request-fingerprint.js';
 import { type ScopeFunction, authorizationScope } from './scope.js';
 import { DEFAULT_REPLAY_HEADERS, replayHeaderSet } from './stored-response.js';
@@ -193,10 +194,6 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
 }
 
 function warn(error: unknown, context: ErrorContext): void {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const where = context.ref === undefined ? '' : ` on ${context.ref.scope}/${context.ref.key}`;
-  const message = `Oncekey idempotency middleware: ${context.during} failed${where}: ${detail}`;
-  const proc = (globalThis as { process?: { emitWarning?: (warning: string, options: object) => void } }).process;
-  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { code: 'ONCEKEY_HTTP_ERROR' });
-  else console.warn(message);
+  emitWarning(`Oncekey idempotency middleware: ${context.during} failed${where}: ${describeError(error)}`, 'ONCEKEY_HTTP_ERROR');
 }

@@ -110,7 +110,8 @@ describePostgres()('postgresStore', () => {
   });
 
   it('replays every byte of an outcome whatever the session\'s bytea_output', async () => {
-    // begin returns the function's row as composite text, whose bytea follows bytea_output.
+    // begin's answer carries the outcome as base64; get reads the bytea column, whose text form
+    // follows bytea_output. Neither may change a byte.
     const outcome = 'nul\u0000 back\\slash "quote", (paren) \u00e9\u{1F600} \\x41';
     for (const format of ['hex', 'escape']) {
       const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1, options: `-c bytea_output=${format}` });
@@ -123,6 +124,7 @@ describePostgres()('postgresStore', () => {
         await store.commit(ref, first.token, outcome, 120_000);
         const again = await store.begin(ref, 'f\u0000p', { leaseMs: 60_000, ttlMs: 120_000 });
         expect(again).toMatchObject({ kind: 'replay', outcome });
+        expect(await store.get(ref)).toMatchObject({ state: 'completed', outcome });
         expect(await store.begin(ref, 'other', { leaseMs: 60_000, ttlMs: 120_000 })).toEqual({ kind: 'mismatch', state: 'completed' });
       } finally {
         await store.close();

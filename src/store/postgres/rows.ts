@@ -1,4 +1,5 @@
 import type { KeyRecord, RecordState } from '../contract.js';
+import { isWellFormed } from '../../util/text.js';
 
 /** A key row as the driver returns it: bigint columns arrive as strings, bytea as Buffers. */
 export interface KeyRow {
@@ -33,17 +34,10 @@ export function rowToRecord(row: KeyRow): KeyRecord {
     : { ...base, outcome: row.outcome!.toString('utf8'), completedAt: ms(row.completed_at!) };
 }
 
-// A lone surrogate has no UTF-8 form: encoding would silently turn it into U+FFFD, so two
-// different strings could store as the same bytes.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-// Node 20+ has String.prototype.isWellFormed (ES2024, not in our lib typings): a native scan.
-const wellFormed = (value: string): boolean => {
-  const native = (value as { isWellFormed?: () => boolean }).isWellFormed;
-  return native ? native.call(value) : !LONE_SURROGATE.test(value);
-};
-
-/** UTF-8 bytes of `value`, or undefined when it is not well-formed UTF-16. */
+/**
+ * UTF-8 bytes of `value`, or undefined when it is not well-formed UTF-16: a lone surrogate has no
+ * UTF-8 form, and encoding it as U+FFFD would let two different strings store as the same bytes.
+ */
 export function utf8(value: string): Buffer | undefined {
-  return wellFormed(value) ? Buffer.from(value, 'utf8') : undefined;
+  return isWellFormed(value) ? Buffer.from(value, 'utf8') : undefined;
 }
