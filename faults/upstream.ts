@@ -4,14 +4,12 @@
  * the test process (which the nemesis never kills); a small seeded delay widens race windows.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type Listening, listen } from '../test/http/listen.js';
 import type { Ledger } from './ledger.js';
 import type { Random } from './random.js';
 
-export interface Upstream {
-  readonly url: string;
-  close(): Promise<void>;
-}
+/** The upstream's base URL, and `close`, which also cuts keep-alive connections. */
+export type Upstream = Listening;
 
 /** Deliberate defects for the self-check: acknowledge without an effect, or add an unrequested one. */
 export interface UpstreamDefects {
@@ -47,16 +45,5 @@ export async function startUpstream(ledger: Ledger, rand: Random, maxDelayMs = 1
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server);
 }

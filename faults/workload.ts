@@ -92,13 +92,17 @@ export interface ClientOptions {
   readonly timeoutMs: number;
   /** Pause between attempts, drawn in [min, max] ms. */
   readonly backoffMs?: readonly [number, number];
-  /** Stop taking new requests when this returns true (attempts in flight finish)... */
+  /**
+   * Stop taking new requests when this returns true (attempts in flight finish)... A plan that
+   * runs out while this still says false is an error: the faults outlasted the load, so the run
+   * tested less than it claims (make the plan longer; `stop` ends it anyway).
+   */
   readonly stop?: (() => boolean) | undefined;
   /** ...but only once this many requests were taken. */
   readonly minRequests?: number;
 }
 
-/** Run `keys` through `clients` concurrent clients. Resolves when every request is done. */
+/** Run `keys` through `clients` concurrent clients. Resolves when every request taken is done. */
 export async function runClients(keys: readonly string[], o: ClientOptions): Promise<void> {
   let next = 0;
   const [min, max] = o.backoffMs ?? [20, 200];
@@ -121,6 +125,9 @@ export async function runClients(keys: readonly string[], o: ClientOptions): Pro
     }
   };
   await Promise.all(Array.from({ length: o.clients }, (_, i) => client(i)));
+  if (o.stop && !o.stop()) {
+    throw new Error(`the plan's ${keys.length} requests ran out while the faults went on: the run tested less than it should; make the plan longer`);
+  }
 }
 
 /**

@@ -29,7 +29,7 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const) {
         const store = await servers.store(s, kind);
         const schedule = crashSchedule(s, FAILPOINTS, 4 * SCALE, 5);
         const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: LEASE_MS, ttlMs: TTL_MS, storeTimeoutMs: 3000 }, schedule);
-        const keys = plan(s.rand.fork('plan'), { requests: 400 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name });
+        const keys = plan(s.rand.fork('plan'), { requests: 4000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name });
         const clients: ClientOptions = {
           history: s.history,
           rand: s.rand.fork('clients'),
@@ -74,7 +74,7 @@ for (const { kind, mode } of WORKER_CASES) {
           await worker(s, 'worker-a', config, crashSchedule({ ...s, rand: s.rand.fork('a') }, FAILPOINTS, 3 * SCALE, 5)),
           await worker(s, 'worker-b', config, crashSchedule({ ...s, rand: s.rand.fork('b') }, FAILPOINTS, 3 * SCALE, 5)),
         ];
-        const keys = plan(s.rand.fork('plan'), { requests: 400 * SCALE, duplicateRate: 0.4, window: 8, prefix: s.name });
+        const keys = plan(s.rand.fork('plan'), { requests: 4000 * SCALE, duplicateRate: 0.4, window: 8, prefix: s.name });
         const clients: ClientOptions = {
           history: s.history,
           rand: s.rand.fork('clients'),

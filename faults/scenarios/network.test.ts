@@ -55,7 +55,7 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const) {
           stop: () => !faulting,
           minRequests: 60 * SCALE,
         };
-        await runClients(plan(s.rand.fork('plan'), { requests: 2000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients);
+        await runClients(plan(s.rand.fork('plan'), { requests: 20_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients);
         await faults;
         const unsettled = await settle({ ...clients, timeoutMs: 5000 });
         if (unsettled > 0) s.violation(`${unsettled} key(s) never acknowledged after the faults stopped`);
@@ -91,7 +91,7 @@ for (const kind of ['postgres', 'redis'] as const) {
           stop: () => !faulting,
           minRequests: 60 * SCALE,
         };
-        await runClients(plan(s.rand.fork('plan'), { requests: 2000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients);
+        await runClients(plan(s.rand.fork('plan'), { requests: 20_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients);
         await faults;
         const unsettled = await settle(clients);
         if (unsettled > 0) s.violation(`${unsettled} key(s) never acknowledged after the faults stopped`);

@@ -70,8 +70,8 @@ async function crashLoop(s: Scenario, label: string, crashes: number, crash: () 
           minRequests: 40 * SCALE,
         };
         await Promise.all([
-          runClients(plan(s.rand.fork('http-plan'), { requests: 3000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-http` }), http),
-          runClients(plan(s.rand.fork('tx-plan'), { requests: 3000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-tx` }), lib),
+          runClients(plan(s.rand.fork('http-plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-http` }), http),
+          runClients(plan(s.rand.fork('tx-plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-tx` }), lib),
           nemesis,
         ]);
         const unsettled = (await settle(http)) + (await settle(lib));
@@ -116,7 +116,7 @@ async function crashLoop(s: Scenario, label: string, crashes: number, crash: () 
           stop: () => !crashing,
           minRequests: 60 * SCALE,
         };
-        await Promise.all([runClients(plan(s.rand.fork('plan'), { requests: 3000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients), nemesis]);
+        await Promise.all([runClients(plan(s.rand.fork('plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients), nemesis]);
         const unsettled = await settle(clients);
         if (unsettled > 0) s.violation(`${unsettled} key(s) never acknowledged after the store came back`);
         await gw.stop();
