@@ -6,9 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { IdempotencyHandler } from '../http/middleware.js';
+import { sendWebResponse } from '../http/node-bridge.js';
 import { type ClientHop, upstreamRequestHeaders } from './headers.js';
 import type { GatewayMetrics } from './metrics.js';
-import { NULL_BODY_STATUSES, readClientBody, sendResponse, sendText, sendUpstream } from './node-http.js';
+import { NULL_BODY_STATUSES, readClientBody, sendText, sendUpstream } from './node-http.js';
 import { type GatewayProblemKind, gatewayProblem } from './problem.js';
 import { type Upstream, UpstreamError, type UpstreamResponse } from './upstream.js';
 
@@ -77,9 +78,12 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
       body,
       ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
     } as RequestInit);
+    // A body read whole is handed to the middleware as it is, which then reads nothing from
+    // `request` and forwards `request` itself: those bytes go upstream, copied no further.
+    const inHand = body instanceof Uint8Array ? body : undefined;
     // The upstream keeps working when the client leaves, so its answer is stored for the retry.
     const forward = async (forwarded: Request): Promise<Response> => {
-      const bytes = forwarded.body === null ? null : new Uint8Array(await forwarded.arrayBuffer());
+      const bytes = inHand ?? (forwarded.body === null ? null : new Uint8Array(await forwarded.arrayBuffer()));
       try {
         const answer = await upstream.send({
           method: forwarded.method,
@@ -95,7 +99,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
         return new Response(problem.body, { status: problem.status, headers: problem.headers });
       }
     };
-    await sendResponse(res, await middleware(request, forward));
+    await sendWebResponse(res, await middleware(request, forward, inHand));
   }
 
   return async function proxy(req, res) {

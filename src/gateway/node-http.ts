@@ -58,38 +58,6 @@ function writeHead(res: ServerResponse, status: number, statusText: string, head
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
 }
 
-/**
- * Write `response` to `res`. If the client leaves, the body is cancelled (the middleware then
- * still reads and stores it for the retry); if the body fails mid-way, the client's connection is
- * destroyed so it sees a truncated response rather than a clean end.
- */
-export async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
-  writeHead(res, response.status, response.statusText, response.headers, response.headers.getSetCookie());
-  if (response.body === null) {
-    res.end();
-    return;
-  }
-  const reader = response.body.getReader();
-  const gone = (): void => {
-    if (!res.writableFinished) reader.cancel().catch(() => {});
-  };
-  res.once('close', gone);
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (res.destroyed) continue; // cancelled: the reader ends by itself
-      if (!res.write(value)) await drained(res);
-    }
-    res.end();
-  } catch (error) {
-    res.destroy(error instanceof Error ? error : new Error(String(error)));
-  } finally {
-    res.off('close', gone);
-  }
-}
-
-
 /** Write an upstream's answer straight to `res` (the pass-through path), streaming its body. */
 export async function sendUpstream(res: ServerResponse, upstream: UpstreamResponse, method: string): Promise<void> {
   const cookies: string[] = [];

@@ -5,8 +5,9 @@ export type BodyRead =
   | { readonly kind: 'too_large'; readonly limit: number };
 
 /**
- * All of `request`'s body, or `too_large` as soon as it is known to exceed `limit` bytes (from
- * Content-Length before reading anything, else while reading — the rest is never read).
+ * All of `request`'s body, or `too_large` once it is known to exceed `limit` bytes: from a
+ * Content-Length over the limit, before reading anything; a body without one is not read past the
+ * limit; a body whose Content-Length is within the limit is read in one go, then checked.
  */
 export async function readBodyWithin(request: Request, limit: number): Promise<BodyRead> {
   const length = request.headers.get('content-length');

@@ -6,9 +6,10 @@
  * scope + fingerprint → engine `run`:
  *   replay → the stored response, `Idempotent-Replayed: true`;
  *   in progress → 409 problem + Retry-After (or wait); mismatch → 422; store down → 503;
- *   acquired → the handler runs; a stored status streams to the caller while it is captured and
- *   committed (the caller's body ends only after the commit); any other status, a thrown error or
- *   a broken body stream releases the key.
+ *   acquired → the handler runs; a stored status with its body in hand at once is stored, then
+ *   sent from memory; a streamed body streams to the caller while it is captured and committed
+ *   (the caller's body ends only after the commit); any other status, a thrown error or a broken
+ *   body stream releases the key.
  */
 import { isFingerprintMismatchError } from '../errors/mismatch.js';
 import { isInProgressError } from '../errors/in-progress.js';
@@ -162,7 +163,7 @@ async function protect(
   const first = await Promise.race([streaming.promise, settled]);
   if (first instanceof Response) return first;
   if (first.ok) {
-    if (!first.result.replayed) return produced as Response; // a null body: stored before answering
+    if (!first.result.replayed) return produced as Response; // a body in hand (or none): stored before answering
     return replay(emit, request, ref, first.result);
   }
   const { error } = first;

@@ -75,5 +75,9 @@ describe('request fingerprint', () => {
     expect(() => requestFingerprinter({ ignoreFeilds: ['a'] } as never)).toThrow(InvalidOptionError);
     expect(() => requestFingerprinter({ ignoreFields: ['a..b'] })).toThrow(InvalidOptionError);
     expect(() => requestFingerprinter({ ignoreFields: [''] })).toThrow(InvalidOptionError);
+    // The entry at fault is named, with what was found there.
+    expect(() => requestFingerprinter({ ignoreFields: ['a', 5] as never })).toThrow(/fingerprint\.ignoreFields\[1\].*got 5/);
+    expect(() => requestFingerprinter({ ignoreFields: 'a' as never })).toThrow(/fingerprint\.ignoreFields.*array of strings/);
+    expect(() => requestFingerprinter({ headers: ['x', 1] as never })).toThrow(/fingerprint\.headers.*array of strings/);
   });
 });

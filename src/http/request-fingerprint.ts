@@ -47,11 +47,11 @@ export function requestFingerprinter(option: FingerprintOption | undefined, name
   for (const flag of ['method', 'path', 'query', 'body'] as const) {
     if (parts[flag] !== undefined && typeof parts[flag] !== 'boolean') throw new InvalidOptionError(`${name}.${flag}`, 'expected a boolean');
   }
-  for (const list of ['ignoreFields', 'headers'] as const) {
-    const value = parts[list];
-    if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) {
-      throw new InvalidOptionError(`${name}.${list}`, 'expected an array of strings');
-    }
+  if (parts.ignoreFields !== undefined && !Array.isArray(parts.ignoreFields)) {
+    throw new InvalidOptionError(`${name}.ignoreFields`, 'expected an array of strings');
+  }
+  if (parts.headers !== undefined && (!Array.isArray(parts.headers) || parts.headers.some((v) => typeof v !== 'string'))) {
+    throw new InvalidOptionError(`${name}.headers`, 'expected an array of strings');
   }
   const ignore = (parts.ignoreFields ?? []).map((field, i) => {
     if (typeof field !== 'string' || field === '' || field.split('.').includes('')) {
