@@ -1,3 +1,4 @@
+import { concatBytes } from '../http/body.js';
 import { RequestBodyTooLargeError } from './errors.js';
 
 /**
@@ -8,7 +9,21 @@ import { RequestBodyTooLargeError } from './errors.js';
 export async function bufferBody(request: Request, limit: number, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
   const body = request.body;
   if (body === null) return null;
-  const reader = body.getReader();
+  const bytes = await readWithin(body, limit, signal);
+  if (bytes === undefined) throw new RequestBodyTooLargeError(limit);
+  return bytes;
+}
+
+/**
+ * All of `stream`, or `undefined` as soon as it passes `limit` bytes (the stream is then
+ * cancelled, not read to its end). The signal stops the read.
+ */
+export async function readWithin(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array | undefined> {
+  const reader = stream.getReader();
   const onAbort = (): void => void reader.cancel(signal?.reason).catch(() => {});
   signal?.throwIfAborted();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -21,20 +36,14 @@ export async function bufferBody(request: Request, limit: number, signal: AbortS
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw new RequestBodyTooLargeError(limit);
+        // Not awaited: cancelling one branch of a tee (a clone's body) settles only when the other is cancelled too.
+        void reader.cancel().catch(() => {});
+        return undefined;
       }
       chunks.push(value);
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }

@@ -4,6 +4,7 @@
  * 502, 503, 504) and the draft's 409 "a request with this key is still running"; never another
  * 4xx, which a retry cannot fix.
  */
+import { readWithin } from './body.js';
 import type { Problem } from './errors.js';
 
 /** Statuses retried on any request that may be repeated. */
@@ -74,7 +75,10 @@ export async function inspect(response: Response, keyed: boolean): Promise<Inspe
 const text = (problem: Problem): string =>
   [problem.type, problem.title, problem.detail].filter((v) => typeof v === 'string').join(' ');
 
-/** Problem documents are small; a JSON body larger than this is not one we read. */
+/**
+ * Problem documents are small; a JSON body larger than this is not one we read (by its
+ * Content-Length, or while reading: a longer body is not read past the limit).
+ */
 const MAX_PROBLEM_BYTES = 64 * 1024;
 
 /** The JSON object in a response's body, read from a clone so the caller still gets the body. */
@@ -83,7 +87,9 @@ async function readProblem(response: Response): Promise<Problem | undefined> {
   const length = Number(response.headers.get('content-length') ?? 0);
   if (!(length <= MAX_PROBLEM_BYTES) || response.body === null) return undefined;
   try {
-    const value = (await response.clone().json()) as unknown;
+    const bytes = await readWithin(response.clone().body!, MAX_PROBLEM_BYTES, undefined);
+    if (bytes === undefined) return undefined;
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Problem) : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { isInvalidKeyError } from '../errors/invalid-key.js';
 import { isInvalidOptionError } from '../errors/invalid-option.js';
 import { isFingerprintMismatchError } from '../errors/mismatch.js';
@@ -8,7 +8,7 @@ import { constantBackoff } from '../resilience/backoff/constant.js';
 import { FakeClock } from '../resilience/clock/fake-clock.js';
 import { isBrokenCircuitError } from '../resilience/errors/broken-circuit.js';
 import { seededRandom } from '../resilience/random.js';
-import { createClient, type ClientRequestInit } from './client.js';
+import { createClient, type ClientAttempt, type ClientRequestInit } from './client.js';
 import { isIdempotencyKeyReusedError, isRequestBodyTooLargeError, type IdempotencyKeyReusedError } from './errors.js';
 import type { ClientOptions } from './options.js';
 
@@ -108,6 +108,12 @@ describe('idempotency keys', () => {
     expect(seen.map((s) => s.key)).toEqual(['"order-42"', '"order-42"', 'stripe-style-7']);
   });
 
+  it('with idempotencyKey: false, a key header the caller set reaches the server as written (and the call is retried)', async () => {
+    const { seen, call } = setup([status(503), ok()]);
+    await call('https://api.test/orders', { method: 'POST', body: 'b', headers: { 'Idempotency-Key': 'bare-1' }, idempotencyKey: false });
+    expect(seen.map((s) => s.key)).toEqual(['bare-1', 'bare-1']);
+  });
+
   it('bare keys for Stripe-style servers; a key no server could read back is refused before sending', async () => {
     const { seen, call, settle } = setup([ok()], { key: { quoted: false, header: 'Stripe-Idempotency-Key' } });
     await call('https://api.test/charges', { method: 'POST', body: 'b', idempotencyKey: 'abc' });
@@ -175,6 +181,34 @@ describe('what is retried', () => {
     expect(seen[1]!.key).toBe(seen[0]!.key);
   });
 
+  it('a problem body over 64 KiB without Content-Length is not read past the limit, nor taken as a problem', async () => {
+    const total = 1024 * 1024;
+    const chunk = 'x'.repeat(16 * 1024);
+    let pulled = 0;
+    const chunked = () => {
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          // An in-flight problem, padded: read whole, it would make the call retry.
+          const text = pulled === 0 ? '{"type":"https://oncekey.dev/problems/key-in-use","pad":"' : pulled < total ? chunk : '"}';
+          pulled += text.length;
+          controller.enqueue(encoder.encode(text));
+          if (text === '"}') controller.close();
+        },
+      });
+      return new Response(body, { status: 409, headers: { 'content-type': 'application/problem+json' } });
+    };
+    const { seen, call } = setup([chunked, ok()]);
+    const response = await call('https://api.test/orders', POST);
+    expect(response.status).toBe(409);
+    expect(seen).toHaveLength(1);
+    expect(pulled).toBeLessThan(2 * 64 * 1024);
+    const text = await response.text(); // the caller still gets the whole body
+    expect(text.length).toBe(pulled);
+    expect(pulled).toBeGreaterThan(total);
+    expect(JSON.parse(text)).toMatchObject({ type: 'https://oncekey.dev/problems/key-in-use' });
+  });
+
   it('a 409 that is not about the key (a business conflict) is not retried', async () => {
     const { seen, call } = setup([problem(409, 'https://api.test/problems/email-taken'), ok()]);
     expect((await call('https://api.test/users', POST)).status).toBe(409);
@@ -205,6 +239,26 @@ describe('what is retried', () => {
     const b = setup([networkError()], { retry: { maxAttempts: 2 } });
     expect(await b.settle('https://api.test/x')).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
     expect(b.seen).toHaveLength(2);
+  });
+});
+
+describe('fetch implementations', () => {
+  it("a Response of another class (undici's own) is retried and counted by the breaker", async () => {
+    const undici = await import('undici');
+    expect(new undici.Response(null) instanceof Response).toBe(false); // not the global class
+    const answer = (code: number, body: string | null) => () => new undici.Response(body, { status: code }) as unknown as Response;
+    const { seen, call, client } = setup([answer(503, null), answer(201, 'done')]);
+    const failures: number[] = [];
+    let successes = 0;
+    const breaker = client.breaker('https://api.test')!;
+    breaker.on('failure', (e) => failures.push((e.result as ClientAttempt).response.status));
+    breaker.on('success', () => successes++);
+    const response = await call('https://api.test/orders', POST);
+    expect(response.status).toBe(201);
+    expect(await response.text()).toBe('done');
+    expect(seen).toHaveLength(2);
+    expect(failures).toEqual([503]);
+    expect(successes).toBe(1);
   });
 });
 
@@ -294,11 +348,27 @@ describe('circuit breaker per origin', () => {
 
   it('keeps the breakers of the 1000 most recently used origins', async () => {
     const { client, call } = setup([ok()], { retry: false });
-    const first = client.breaker('https://host-0.test')!;
-    expect(client.breaker('https://host-0.test')).toBe(first);
-    for (let i = 1; i <= 1000; i++) await call(`https://host-${i}.test/`);
-    expect(client.breaker('https://host-1000.test')).toBe(client.breaker('https://host-1000.test'));
-    expect(client.breaker('https://host-0.test')).not.toBe(first); // dropped, made anew
+    const host0 = client.breaker('https://host-0.test')!;
+    const host1 = client.breaker('https://host-1.test')!;
+    expect(client.breaker('https://host-0.test')).toBe(host0);
+    for (let i = 2; i <= 500; i++) await call(`https://host-${i}.test/`);
+    await call('https://host-0.test/'); // used again: now more recent than host-1
+    for (let i = 501; i <= 1000; i++) await call(`https://host-${i}.test/`); // 1001 origins: the least recent goes
+    expect(client.breaker('https://host-0.test')).toBe(host0);
+    expect(client.breaker('https://host-1.test')).not.toBe(host1); // dropped, made anew
+  });
+
+  it('checks breaker.store at construction: a store, or a function of the origin', () => {
+    for (const store of [{}, 5]) {
+      let error: unknown;
+      try {
+        createClient({ breaker: { store: store as never } });
+      } catch (e) {
+        error = e;
+      }
+      expect(isInvalidOptionError(error), JSON.stringify(store)).toBe(true);
+      expect((error as Error).message).toMatch(/createClient\.breaker\.store/);
+    }
   });
 
   it('breaker: false turns it off; a store factory gives each origin its own state', async () => {
@@ -392,10 +462,13 @@ describe('budget and options', () => {
     ]);
   });
 
-  it('can stand in for fetch wherever a fetch is expected', () => {
-    const client = createClient();
-    const asFetch: typeof globalThis.fetch = client;
-    expect(typeof asFetch).toBe('function');
+  it('can stand in for fetch wherever a fetch is expected', async () => {
+    const { seen, client, clock } = setup([ok('via fetch')]);
+    expectTypeOf(client).toExtend<typeof globalThis.fetch>();
+    const post = (fetchImpl: typeof globalThis.fetch) => fetchImpl('https://api.test/orders', { method: 'POST', body: 'b' });
+    const response = await drive(clock, post(client));
+    expect(await response.text()).toBe('via fetch');
+    expect(seen[0]!.key).toMatch(/^"/); // it went through the client, which added a key
   });
 
   it('rejects unknown options and bad values at construction', () => {

@@ -48,7 +48,12 @@ export interface OncekeyClient {
   (input: string | URL | Request, init?: ClientRequestInit): Promise<Response>;
   /** The circuit breaker of `origin` (`https://host:port`), created on first use; undefined with `breaker: false`. */
   breaker(origin: string | URL): CircuitBreakerPolicy | undefined;
-  /** Retry events of every call (`retry`, `giveUp`, `success`, `failure`); `result` is a {@link ClientAttempt}. */
+  /**
+   * Retry events (`retry`, `giveUp`, `success`, `failure`) of the calls that go through the retry
+   * policy; `result` is a {@link ClientAttempt}. Calls with `retry: false`, calls that may not be
+   * repeated (an unkeyed POST or PATCH) and every call of a client built with `retry: false` make
+   * one attempt outside it and emit none.
+   */
   on<K extends keyof RetryEvents>(name: K, listener: (event: RetryEvents[K]) => void): () => void;
 }
 
@@ -57,9 +62,6 @@ const MAX_BREAKERS = 1000;
 
 /** Methods that are idempotent by HTTP semantics (RFC 9110 §9.2.2): retried without a key. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-const isAttempt = (value: unknown): value is ClientAttempt =>
-  typeof value === 'object' && value !== null && (value as ClientAttempt).response instanceof Response;
 
 /** Build a client; throws InvalidOptionError on a bad option. */
 export function createClient(options: ClientOptions = {}): OncekeyClient {
@@ -77,7 +79,8 @@ export function createClient(options: ClientOptions = {}): OncekeyClient {
       : new RetryPolicy({
           ...config.retry,
           isRetryable: (error) => isNetworkError(error) || isDeadlineExceededError(error),
-          isRetryableResult: (result) => isAttempt(result) && result.retryable,
+          // Only ever sees the ClientAttempt built below (the policy is not exposed).
+          isRetryableResult: (result) => (result as ClientAttempt).retryable,
           ...(config.budget === undefined ? {} : { budget: config.budget }),
           ...(config.random === undefined ? {} : { random: config.random }),
           clock,
@@ -95,14 +98,12 @@ export function createClient(options: ClientOptions = {}): OncekeyClient {
       throw new InvalidOptionError('idempotencyKey', 'this client was created with key: false');
     }
     // The key of this call: given, already in the headers, or new; the same on every attempt.
+    // The header is set only for a key made here; the caller's own header goes as written.
     let callKey: string | undefined;
     if (key !== false) {
-      if (typeof idempotencyKey === 'string') callKey = idempotencyKey;
+      if (typeof idempotencyKey === 'string') callKey = setKey(headers, key.header, idempotencyKey, key.quoted);
       else if (headers.has(key.header)) callKey = unquote(headers.get(key.header)!);
-      else if (idempotencyKey === undefined && key.methods.has(method)) callKey = newKey!();
-      if (callKey !== undefined && !(idempotencyKey === undefined && headers.has(key.header))) {
-        headers.set(key.header, keyHeaderValue(callKey, key.quoted));
-      }
+      else if (idempotencyKey === undefined && key.methods.has(method)) callKey = setKey(headers, key.header, newKey!(), key.quoted);
     }
     const keyed = callKey !== undefined;
     // A request that is not idempotent may run twice if sent twice, unless a key makes the server dedupe it.
@@ -160,6 +161,12 @@ export function createClient(options: ClientOptions = {}): OncekeyClient {
   });
 }
 
+/** Put `key` in the header; returns the key. */
+function setKey(headers: Headers, name: string, key: string, quoted: boolean): string {
+  headers.set(name, keyHeaderValue(key, quoted));
+  return key;
+}
+
 /** The key in a header value: an sf-string `"…"` unescaped, a bare key as it is. */
 function unquote(value: string): string {
   const trimmed = value.trim();
@@ -196,6 +203,19 @@ function requestFields(request: Request): RequestInit {
   };
 }
 
+/**
+ * Whether an attempt counts against its origin: classify.ts's verdict, or `isFailureResponse`'s.
+ * Reads the attempt's fields, whatever class its Response is. A value that is not an attempt (a
+ * task run on `client.breaker(origin)` directly) is not a failure.
+ */
+function isFailureAttempt(
+  attempt: ClientAttempt | null | undefined,
+  isFailureResponse: ((response: Response) => boolean) | undefined,
+): boolean {
+  if (attempt?.response === undefined) return false;
+  return isFailureResponse === undefined ? attempt.failure : isFailureResponse(attempt.response);
+}
+
 /** One circuit breaker per origin, created on first use (or none with `breaker: false`). */
 function breakers(config: ResolvedClientOptions): (origin: string) => CircuitBreakerPolicy | undefined {
   if (config.breaker === false) return () => undefined;
@@ -206,8 +226,7 @@ function breakers(config: ResolvedClientOptions): (origin: string) => CircuitBre
       ...(store === undefined || origin === undefined ? {} : { store: typeof store === 'function' ? store(origin) : store }),
       isFailure: isFailure ?? ((error) => isNetworkError(error) || isDeadlineExceededError(error)),
       // Default: what classify.ts calls a failure (408, 429, 5xx; never the draft's 409).
-      isFailureResult: (result) =>
-        isAttempt(result) && (isFailureResponse === undefined ? result.failure : isFailureResponse(result.response)),
+      isFailureResult: (result) => isFailureAttempt(result as ClientAttempt, isFailureResponse),
       clock: config.clock,
       ...(config.random === undefined ? {} : { random: config.random }),
     });

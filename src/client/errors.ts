@@ -35,9 +35,10 @@ export const isIdempotencyKeyReusedError = (e: unknown): e is IdempotencyKeyReus
   e instanceof IdempotencyKeyReusedError;
 
 /**
- * A request body that is a stream longer than `maxBodyBytes`: it cannot be buffered, so it could
- * not be sent again on a retry. Raise `maxBodyBytes`, or send that call with `retry: false`
- * (then the stream is passed through and the call is not retried).
+ * A request body longer than `maxBodyBytes`, in a call that may be retried: such a call's body is
+ * read into memory first (whatever its kind) so each retry sends the same bytes, and this one is
+ * too large for that; nothing was sent. Raise `maxBodyBytes`, or send that call with
+ * `retry: false` (then the body is passed through unbuffered and the call is not retried).
  */
 export class RequestBodyTooLargeError extends UnsupportedInputError {
   constructor(readonly limit: number) {

@@ -4,19 +4,17 @@
  * retry of one call.
  */
 import { InvalidKeyError } from '../errors/invalid-key.js';
-
-/** Longest key, as most servers (Stripe, Oncekey) accept. */
-export const MAX_KEY_LENGTH = 255;
+// The limit and the bare-key syntax that the server side's header parser applies.
+import { BARE_KEY, MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH } from '../http/idempotency-key.js';
 
 const PRINTABLE = /^[\x20-\x7e]+$/; // what an sf-string may hold
-const BARE = /^[\x21\x23-\x5b\x5d-\x7e]+$/; // visible ASCII without quote and backslash
 
 /** The header value for `key`; throws InvalidKeyError for a key no server could read back. */
 export function keyHeaderValue(key: string, quoted: boolean): string {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError('the key is empty');
   if (key.length > MAX_KEY_LENGTH) throw new InvalidKeyError(`${key.length} characters, at most ${MAX_KEY_LENGTH}`);
   if (!quoted) {
-    if (!BARE.test(key)) throw new InvalidKeyError('a bare key may hold visible ASCII only, without " and \\');
+    if (!BARE_KEY.test(key)) throw new InvalidKeyError('a bare key may hold visible ASCII only, without " and \\');
     return key;
   }
   if (!PRINTABLE.test(key)) throw new InvalidKeyError('a key may hold printable ASCII only');

@@ -1,9 +1,9 @@
 import { InvalidOptionError } from '../errors/invalid-option.js';
-import type { Backoff } from '../resilience/backoff/backoff.js';
 import type { BreakerStateStore } from '../resilience/breaker/state-store.js';
 import type { CircuitBreakerOptions } from '../resilience/breaker/circuit-breaker.js';
 import type { RetryBudget } from '../resilience/budget/budget.js';
 import { systemClock, type Clock } from '../resilience/clock/clock.js';
+import type { RetryOptions } from '../resilience/retry.js';
 import {
   assertKnownOptions,
   clockOption,
@@ -13,18 +13,11 @@ import {
   withMethods,
 } from '../resilience/options.js';
 
-export interface ClientRetryOptions {
-  /** Attempts per call, the first included. Default 3 (two retries, like the Stainless SDKs). */
-  readonly maxAttempts?: number;
-  /** Delays between attempts. Default `exponentialBackoff()`: full jitter, 500 ms doubling to 8 s. */
-  readonly backoff?: Backoff;
-  /** Cap on each backoff delay. Default none (the backoff's own cap). */
-  readonly maxDelayMs?: number;
-  /** Cap on a whole call, retries and waits included. Default none. */
-  readonly maxDurationMs?: number;
-  /** Longest `Retry-After` honoured; a longer one ends the retries (the caller gets that response). Default 60 000 ms. */
-  readonly maxRetryAfterMs?: number;
-}
+/**
+ * The retry policy's settings that apply per call (see `RetryOptions`): attempts count per call,
+ * and a `Retry-After` over `maxRetryAfterMs` ends the retries with the caller getting that response.
+ */
+export type ClientRetryOptions = Pick<RetryOptions, 'maxAttempts' | 'backoff' | 'maxDelayMs' | 'maxDurationMs' | 'maxRetryAfterMs'>;
 
 export interface ClientBreakerOptions
   extends Omit<CircuitBreakerOptions, 'store' | 'initialState' | 'isFailure' | 'isFailureResult' | 'clock' | 'random'> {
@@ -65,8 +58,10 @@ export interface ClientOptions {
   /** Idempotency-Key settings, or `false` to never add one (then POST/PATCH are never retried). */
   readonly key?: ClientKeyOptions | false;
   /**
-   * Request bodies are kept in memory so each retry sends the same bytes; a stream longer than this
-   * fails with `RequestBodyTooLargeError` (or send that call with `retry: false`). Default 10 MiB.
+   * The body of a call that may be retried is read into memory first, whatever its kind (string,
+   * Blob, FormData, stream), so each retry sends the same bytes; a body longer than this fails with
+   * `RequestBodyTooLargeError` before anything is sent. A call with `retry: false`, or one that is
+   * never retried (an unkeyed POST), passes its body through unbuffered. Default 10 MiB.
    */
   readonly maxBodyBytes?: number;
   /** The fetch to call. Default `globalThis.fetch` (looked up on each call). */
@@ -112,7 +107,10 @@ export interface ResolvedClientOptions {
   readonly random: (() => number) | undefined;
 }
 
-/** Check every option at construction; throws InvalidOptionError naming the bad one. */
+/**
+ * Check every option at construction; throws InvalidOptionError naming the bad one. (The stores a
+ * `breaker.store` function returns are checked as each origin's breaker is made.)
+ */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
   assertKnownOptions('createClient', options, KNOWN);
   return {
@@ -158,7 +156,15 @@ function breakerOptions(value: ClientBreakerOptions): ClientBreakerOptions {
     );
   }
   optional(value.isFailureResponse, undefined, (v) => func('createClient.breaker.isFailureResponse', v));
-  return value; // the rest is checked by circuitBreaker() on first use, and once here below
+  optional(value.store, undefined, breakerStore);
+  // The rest is checked by circuitBreaker(): createClient() builds one breaker from these options at once.
+  return value;
+}
+
+/** A store, or a function of the origin that makes one (its stores are checked by circuitBreaker()). */
+function breakerStore(value: unknown): ClientBreakerOptions['store'] {
+  if (typeof value === 'function') return value as ClientBreakerOptions['store'];
+  return withMethods<BreakerStateStore>('createClient.breaker.store', value, ['update', 'read'], 'a function of the origin, or a store');
 }
 
 function keyOptions(value: ClientKeyOptions): ResolvedKeyOptions {

@@ -20,7 +20,7 @@ export type ParsedKey =
   | { readonly kind: 'malformed'; readonly detail: string };
 
 // A bare key: visible ASCII without the characters that only make sense inside an sf-string.
-const BARE_KEY = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+export const BARE_KEY = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Parse a header value (`null` when the header is absent). Never throws. */
 export function parseIdempotencyKey(value: string | null | undefined, options: ParseKeyOptions = {}): ParsedKey {

@@ -67,13 +67,19 @@ export function clockOption<C>(context: string, value: unknown): C {
   return value as C;
 }
 
-/** An object with the given methods, or throw naming the option. */
-export function withMethods<T>(context: string, value: unknown, methods: readonly string[]): T {
+/** An object with the given methods, or throw naming the option; `kind` says what is expected. */
+export function withMethods<T>(context: string, value: unknown, methods: readonly string[], kind = 'an object'): T {
   const object = value as Record<string, unknown> | null;
   const missing =
     typeof object !== 'object' || object === null ? methods : methods.filter((m) => typeof object[m] !== 'function');
-  if (missing.length > 0) throw new InvalidOptionError(context, `expected an object with ${missing.join(', ')}()`);
+  if (missing.length > 0) throw new InvalidOptionError(context, `expected ${kind} with ${missing.join(', ')}()`);
   return value as T;
+}
+
+/** A non-empty string, or throw naming the option. */
+export function nonEmptyString(context: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidOptionError(context, 'expected a non-empty string');
+  return value;
 }
 
 /** A safe integer >= 0, or throw naming the option. */

@@ -12,11 +12,9 @@
  * Times in the snapshot come from each instance's breaker clock (see `redisBreakerState`). No
  * `pg` import: any pool or client with pg's `query(text, values)` works.
  */
-import { InvalidOptionError } from '../../errors/invalid-option.js';
 import { identifier, quote } from '../../store/postgres/identifiers.js';
-import { assertKnownOptions } from '../options.js';
+import { checkFactoryOptions } from './factory.js';
 import {
-  SHARED_STATE_OPTIONS,
   SharedBreakerState,
   type BreakerStateBackend,
   type CommitAnswer,
@@ -42,8 +40,6 @@ export interface PostgresBreakerStateOptions extends SharedBreakerStateOptions {
   /** Default `oncekey_breakers`. Lower-case identifier. */
   readonly table?: string;
 }
-
-const KNOWN = ['pool', 'name', 'schema', 'table', ...SHARED_STATE_OPTIONS] as const;
 
 interface Row {
   version: string;
@@ -95,18 +91,12 @@ export class PostgresBreakerState extends SharedBreakerState {
   readonly target: string;
 
   constructor(options: PostgresBreakerStateOptions) {
-    assertKnownOptions('postgresBreakerState', options, KNOWN);
-    if (typeof options?.pool?.query !== 'function') {
-      throw new InvalidOptionError('postgresBreakerState.pool', 'expected a pg Pool or Client (with query)');
-    }
-    if (typeof options.name !== 'string' || options.name === '') {
-      throw new InvalidOptionError('postgresBreakerState.name', 'expected a non-empty string');
-    }
+    const pool = { option: 'pool', kind: 'a pg Pool or Client', methods: ['query'] } as const;
+    const shared = checkFactoryOptions('postgresBreakerState', options, ['pool', 'name', 'schema', 'table'], pool, 'name');
     const schema = identifier('postgresBreakerState.schema', options.schema ?? 'public');
     const table = identifier('postgresBreakerState.table', options.table ?? 'oncekey_breakers');
     const target = `${quote(schema)}.${quote(table)}`;
-    const { timeoutMs, retryStoreAfterMs, clock } = options;
-    super(new PostgresBackend(options.pool, options.name, target), { timeoutMs, retryStoreAfterMs, clock }, 'postgresBreakerState');
+    super(new PostgresBackend(options.pool, options.name, target), shared, 'postgresBreakerState');
     this.#pool = options.pool;
     this.target = target;
   }

@@ -13,10 +13,9 @@
  * skew shifts those moments by as much). No ioredis import: any client with ioredis' `evalsha`
  * and `eval` works, a `Redis` or a `Cluster` (one key per breaker, so one slot).
  */
-import { InvalidOptionError } from '../../errors/invalid-option.js';
-import { assertKnownOptions, optional, positiveInt } from '../options.js';
+import { optional, positiveInt } from '../options.js';
+import { checkFactoryOptions } from './factory.js';
 import {
-  SHARED_STATE_OPTIONS,
   SharedBreakerState,
   type BreakerStateBackend,
   type CommitAnswer,
@@ -42,7 +41,6 @@ export interface RedisBreakerStateOptions extends SharedBreakerStateOptions {
   readonly ttlMs?: number;
 }
 
-const KNOWN = ['client', 'key', 'ttlMs', ...SHARED_STATE_OPTIONS] as const;
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
 /**
@@ -62,12 +60,15 @@ end
 return {1}
 `;
 
+/** The script's SHA-1, computed once for every breaker (rejections are seen by commit()). */
+const COMMIT_SHA: Promise<string> = sha1(COMMIT);
+COMMIT_SHA.catch(() => {});
+
 /** No version is ever this; a commit with it reads the current value. */
 const READ_ONLY = '\u0000read';
 
 class RedisBackend implements BreakerStateBackend {
   readonly name = 'redis';
-  #sha: Promise<string> | undefined;
 
   constructor(
     private readonly client: RedisScriptClient,
@@ -83,10 +84,9 @@ class RedisBackend implements BreakerStateBackend {
 
   async commit(expected: string, write: VersionedSnapshot | undefined): Promise<CommitAnswer> {
     const args = [expected, write?.version ?? '', write?.json ?? '', this.ttlMs];
-    this.#sha ??= sha1(COMMIT);
     let reply: unknown;
     try {
-      reply = await this.client.evalsha(await this.#sha, 1, this.key, ...args);
+      reply = await this.client.evalsha(await COMMIT_SHA, 1, this.key, ...args);
     } catch (error) {
       // A server that does not know the script yet (restarted, failed over): EVAL caches it.
       if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
@@ -106,19 +106,8 @@ async function sha1(text: string): Promise<string> {
 
 /** Breaker state shared through Redis; pass it as the `store` option of `circuitBreaker`. */
 export function redisBreakerState(options: RedisBreakerStateOptions): SharedBreakerState {
-  assertKnownOptions('redisBreakerState', options, KNOWN);
-  const client = options?.client as unknown as Record<string, unknown> | undefined;
-  if (typeof client?.evalsha !== 'function' || typeof client.eval !== 'function') {
-    throw new InvalidOptionError('redisBreakerState.client', 'expected an ioredis client (with evalsha and eval)');
-  }
-  if (typeof options.key !== 'string' || options.key === '') {
-    throw new InvalidOptionError('redisBreakerState.key', 'expected a non-empty string');
-  }
+  const client = { option: 'client', kind: 'an ioredis client', methods: ['evalsha', 'eval'] } as const;
+  const shared = checkFactoryOptions('redisBreakerState', options, ['client', 'key', 'ttlMs'], client, 'key');
   const ttlMs = optional(options.ttlMs, WEEK_MS, (v) => positiveInt('redisBreakerState.ttlMs', v));
-  const { timeoutMs, retryStoreAfterMs, clock } = options;
-  return new SharedBreakerState(
-    new RedisBackend(options.client, options.key, ttlMs),
-    { timeoutMs, retryStoreAfterMs, clock },
-    'redisBreakerState',
-  );
+  return new SharedBreakerState(new RedisBackend(options.client, options.key, ttlMs), shared, 'redisBreakerState');
 }

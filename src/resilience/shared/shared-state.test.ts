@@ -177,7 +177,7 @@ describe('SharedBreakerState: one circuit for many instances', () => {
 });
 
 describe('SharedBreakerState: round trips', () => {
-  it('a call on a closed circuit costs one round trip, and a success that changes nothing writes nothing', async () => {
+  it('a call on a closed circuit costs two version compares (admit, record) and no read; a success that changes nothing writes nothing', async () => {
     const db = new FakeDatabase();
     const clock = new FakeClock();
     const a = instance(db, clock);
@@ -245,17 +245,23 @@ describe('SharedBreakerState: store unavailable', () => {
     const b = instance(db, clock);
     await a.call();
     db.mode = 'down';
-    await a.call('fail');
-    await a.call('fail');
-    expect(a.breaker.state).toBe('open'); // locally
+    expect((await a.call('fail')).ok).toBe(false); // counted on local state only
+    expect(await a.breaker.snapshot()).toMatchObject({ state: 'closed', window: { failures: 1 } });
     db.mode = 'up';
+    await clock.advance(2000); // a's next update probes the store
     await b.call('fail');
-    await b.call('fail'); // the fleet's circuit opens while a is away
-    await clock.advance(2000);
-    expect(rejected(await a.call())).toBe(false); // a's local circuit half-opened...
-    // ...but that call probed the store and used the shared state: half-open there too, with a as the trial.
+    await b.call('fail'); // meanwhile the fleet's circuit has just opened
+    expect(db.snapshot).toMatchObject({ state: 'open', openUntil: clock.now() + 1000 });
+
+    // Local state would run the call (closed, one failure below the threshold); the shared state refuses it.
+    const ran = a.ran();
+    const outcome = await a.call();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? undefined : isBrokenCircuitError(outcome.error)).toBe(true);
+    expect(a.ran()).toBe(ran);
     expect(a.events).toEqual(['unavailable', 'recovered']);
-    expect(db.snapshot).toMatchObject({ state: 'closed' });
+    expect(a.state.local).toBe(false);
+    expect(a.breaker.state).toBe('open');
   });
 
   it('a store that does not answer counts as unavailable after timeoutMs', async () => {

@@ -10,8 +10,9 @@
  * the database answers with its current snapshot and the transition runs again on that (re-running
  * a pure transition is safe). An update that changes nothing still checks the version, so no
  * decision is ever taken on a stale snapshot; one that changes nothing and ran on a snapshot just
- * read needs no second round trip. Versions are random tokens, not counters, so a key that
- * expired and was created again can never look unchanged.
+ * read needs no second round trip. Versions are never reused: each is the writing instance's
+ * random id and its own write counter (`<uuid>:<n>`), not a count shared by the fleet, so a key
+ * that expired and was created again can never look unchanged.
  *
  * When the database cannot be reached (an error, or no answer within `timeoutMs`), the breaker
  * keeps working on local state, seeded with the last shared snapshot, and a
