@@ -64,6 +64,13 @@ describe('npm run bench (smoke)', () => {
     const names = store.rows.map((r) => r.name);
     expect(names).toEqual(expect.arrayContaining(['sqliteStore NORMAL', 'bare better-sqlite3 NORMAL', 'memoryStore', 'bare Map']));
     expect(store.rows.find((r) => r.name === 'bare Map')!.ratioToBare).toBe(1);
+    // The baselines are 1 by construction; the stores' own ratios are the measured ones.
+    for (const name of ['memoryStore', 'sqliteStore NORMAL']) {
+      const ratio = store.rows.find((r) => r.name === name)?.ratioToBare;
+      expect(typeof ratio, `${name} ratioToBare`).toBe('number');
+      expect(Number.isFinite(ratio), `${name} ratioToBare ${String(ratio)}`).toBe(true);
+      expect(ratio as number, `${name} ratioToBare`).toBeGreaterThan(0);
+    }
     expect(Array.isArray(report.findings)).toBe(true);
   });
 
@@ -87,6 +94,10 @@ describe('npm run bench (smoke)', () => {
     expect(bare.correctness.duplicateExecutions).toBe(50);
     expect(bare.correctness.correct).toBe(false);
     expect(byName('@node-idempotency/core', 'memory')!.correctness.duplicateExecutions).toBe(1);
+    // Oncekey against itself is 1 by construction; an alternative's ratio is a measured one.
+    const nodeIdempotency = byName('@node-idempotency/core', 'memory')!;
+    expect(Number.isFinite(nodeIdempotency.missVsOncekey), `missVsOncekey ${nodeIdempotency.missVsOncekey}`).toBe(true);
+    expect(nodeIdempotency.missVsOncekey).toBeGreaterThan(0);
     const redis = byName('Oncekey wrap', 'redis');
     if (REDIS_URL) expect(redis?.correctness.correct).toBe(true);
     else expect(redis).toBeUndefined();
@@ -101,6 +112,13 @@ describe('npm run bench (smoke)', () => {
       ['sqlite', 400],
     ]);
     for (const row of result.rows.filter((r) => r.size === 200)) expect(row.beginP50Growth).toBe(1);
+    // At the larger size the growth is measured against the first size: a finite, positive ratio.
+    for (const row of result.rows.filter((r) => r.size === 400)) {
+      for (const growth of [row.beginP50Growth, row.beginP99Growth]) {
+        expect(Number.isFinite(growth), `${row.store} growth at 400: ${growth}`).toBe(true);
+        expect(growth, `${row.store} growth at 400`).toBeGreaterThan(0);
+      }
+    }
     // The heap delta of a few hundred records is within GC noise; a file is not.
     for (const row of result.rows) expect(Number.isFinite(row.bytes)).toBe(true);
     for (const row of result.rows.filter((r) => r.store === 'sqlite')) expect(row.bytes).toBeGreaterThan(0);

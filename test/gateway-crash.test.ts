@@ -1,8 +1,9 @@
 /**
  * A gateway killed with SIGKILL while the upstream works on a request: the key's lease is left
  * behind in the SQLite file. A gateway restarted on that file answers 409 while the lease lives
- * and lets the key run again once it has expired (one lease: 1 s here), never sooner; the
- * upstream sees at most one execution per lease.
+ * and lets the key run again once it has expired (one lease: 3 s here), never sooner; the
+ * upstream sees at most one execution per lease. The second gateway is started before the kill,
+ * so its first retry comes well within the dead gateway's lease and must be a 409.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { sqliteStore } from '../src/store/sqlite.js';
 import { GatewayProcess } from './fixtures/gateway-process.js';
 import { RecordingUpstream } from './fixtures/gateway-upstream.js';
 
-const LEASE_MS = 1000;
+const LEASE_MS = 3000;
 
 const post = (url: string, key: string) =>
   fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '{"item":"book"}' });
@@ -30,20 +31,22 @@ describe('oncekey proxy killed mid-request', () => {
 
   test('SIGKILL, restart on the same SQLite file: the key is usable again after one lease, one execution per lease', async () => {
     const path = join(dir, 'crash.db');
-    const args = ['proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', `sqlite:${path}`, '--lease', '1s'];
+    const args = ['proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', `sqlite:${path}`, '--lease', `${LEASE_MS / 1000}s`];
 
     const first = await GatewayProcess.start(args);
     running.push(first);
     upstream.hold();
     const lost = post(first.url, 'crash-1').then((r) => r.status, (error: unknown) => error);
     await upstream.arrived(1);
+    // Started (tsx takes about a second) while the first still holds the key, so the first retry
+    // below follows the kill at once, within the lease the dead gateway left behind.
+    const second = await GatewayProcess.start(args);
+    running.push(second);
     expect(await first.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await lost).toBeInstanceOf(Error); // the client lost its connection, no answer
     upstream.release(); // the first execution finishes, but nobody is left to store its answer
     expect(upstream.runs('crash-1')).toBe(1);
 
-    const second = await GatewayProcess.start(args);
-    running.push(second);
     // Retry as a client would: a 409 means the dead gateway's lease still holds the key; wait past
     // one lease and try again. Nothing runs upstream for a 409.
     let response: Response | undefined;
@@ -58,6 +61,10 @@ describe('oncekey proxy killed mid-request', () => {
       await new Promise((r) => setTimeout(r, LEASE_MS + 100));
     }
     expect(statuses.filter((s) => s !== 409)).toEqual([201]);
+    // The first retry met the dead gateway's live lease: 409, never a second execution that soon;
+    // one lease later the key ran again.
+    expect(statuses[0]).toBe(409);
+    expect(statuses).toEqual([409, 201]);
     expect(response!.headers.get('idempotent-replayed')).toBeNull();
     const body = await response!.text();
     expect(upstream.runs('crash-1')).toBe(2);

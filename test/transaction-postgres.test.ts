@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import type { InProgressEvent } from '../src/engine/hooks.js';
 import { Oncekey } from '../src/engine/oncekey.js';
 import { isFingerprintMismatchError } from '../src/errors/mismatch.js';
 import { isInProgressError } from '../src/errors/in-progress.js';
@@ -163,11 +164,31 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
       if ((await store.get(ref))?.state === 'in_progress') break;
       await sleep(5);
     }
-    const waiting = oncekey.transaction(ref, async (tx: pg.PoolClient) => `tx ${await increment(tx, 'e')}`, { input: { order: 7 } });
-    await sleep(50);
+    // A second engine on the same store whose onInProgress hook tells us the call met the live
+    // lease and is waiting (not merely racing finish() and getting a plain replay).
+    const inProgress: InProgressEvent[] = [];
+    let sawWaiting!: () => void;
+    const isWaiting = new Promise<void>((resolve) => (sawWaiting = resolve));
+    const watched = new Oncekey({
+      store,
+      ttl: '1h',
+      lease: '30s',
+      wait: { timeout: '30s' },
+      hooks: {
+        onInProgress: (event) => {
+          inProgress.push(event);
+          sawWaiting();
+        },
+      },
+    });
+    const waiting = watched.transaction(ref, async (tx: pg.PoolClient) => `tx ${await increment(tx, 'e')}`, { input: { order: 7 } });
+    await Promise.race([isWaiting, waiting.then(() => undefined, () => undefined)]);
+    expect(inProgress).toHaveLength(1);
+    expect(inProgress[0]).toMatchObject({ ref, attempt: 1, action: 'wait' });
     finish('from run');
     expect(await running).toEqual({ value: 'from run', replayed: false, attempt: 1 });
     expect(await waiting).toEqual({ value: 'from run', replayed: true, attempt: 1 });
+    expect(inProgress).toHaveLength(1);
     expect(await countersNow()).toEqual({ e: 0 });
   });
 

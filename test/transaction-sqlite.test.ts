@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { Oncekey } from '../src/engine/oncekey.js';
+import { isInvalidOptionError } from '../src/errors/invalid-option.js';
 import { isFingerprintMismatchError } from '../src/errors/mismatch.js';
 import { sqliteStore } from '../src/store/sqlite.js';
 import type { TransactionalStore } from '../src/store/transactional.js';
@@ -79,16 +80,27 @@ describe('Oncekey.transaction on SQLite', () => {
   it('refuses to nest inside a transaction already open on the handle', async () => {
     counterTable(['n']);
     const ref = { scope: 'nest', key: 'n' };
+    let nested: Promise<unknown> | undefined;
     const inner = await oncekey
       .transaction(ref, (tx: Database.Database) => {
         increment(tx, 'n');
-        return oncekey.transaction({ scope: 'nest', key: 'inner' }, () => 1);
+        nested = oncekey.transaction({ scope: 'nest', key: 'inner' }, () => 1);
+        return nested;
       })
       .catch((e: unknown) => e);
     // The outer fn returned a promise (the inner call): rolled back, nothing stored.
     expect(String(inner)).toMatch(/synchronous/);
+    // The inner call itself was refused because the handle was already inside a transaction.
+    expect(nested).toBeDefined();
+    const nestedError = await nested!.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isInvalidOptionError(nestedError)).toBe(true);
+    expect(String((nestedError as Error).message)).toMatch(/do not nest/);
     expect(counters()).toEqual({ n: 0 });
     expect(await store.get(ref)).toBeUndefined();
+    expect(await store.get({ scope: 'nest', key: 'inner' })).toBeUndefined();
   });
 
   it('50 concurrent duplicates on each of 8 keys in one process: each counter is 1, one result per key', async () => {

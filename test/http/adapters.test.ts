@@ -67,10 +67,14 @@ describe('oncekey/express', () => {
 describe('oncekey/node', () => {
   test('a handler that never reads the body leaves the keep-alive connection usable', async () => {
     let runs = 0;
-    const server = await listen(createServer(withIdempotency((_req, res) => {
+    const node = createServer(withIdempotency((_req, res) => {
       runs++;
       res.writeHead(201, { 'content-type': 'text/plain' }).end('ok');
-    }, { store: memoryStore() })));
+    }, { store: memoryStore() }));
+    // undici reconnects silently when the server closes a connection: count the TCP connections.
+    let connections = 0;
+    node.on('connection', () => connections++);
+    const server = await listen(node);
     const agent = new Agent({ connections: 1 });
     closers.push(() => agent.close(), () => server.close());
     const big = 'x'.repeat(200_000);
@@ -79,6 +83,8 @@ describe('oncekey/node', () => {
     }
     expect((await post(agent, server.url, 'n0', big, 'text/plain')).replayed).toBe('true');
     expect(runs).toBe(3);
+    // All four requests went over the one keep-alive connection.
+    expect(connections).toBe(1);
   });
 });
 
