@@ -9,17 +9,14 @@
  *   bytes start with a NUL, which canonical JSON never contains, so `Buffer.from('"a"')` and the
  *   string `"a"` have different fingerprints. Binary data nested in a value is rejected.
  */
-import * as crypto from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/hash.js';
 import { canonicalize } from './canonical.js';
 
 const BYTES_DOMAIN = Buffer.from('\0oncekey-bytes\0', 'latin1');
 
-// One-shot hashing (Node >= 20.12) skips the Hash object of createHash/update/digest.
-const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
-
 /** Hex SHA-256 of `value`'s canonical form (or of its bytes, for a top-level Uint8Array). */
 export function fingerprint(value: unknown, root = 'input'): string {
-  if (value instanceof Uint8Array) return crypto.createHash('sha256').update(BYTES_DOMAIN).update(value).digest('hex');
-  const text = canonicalize(value, root);
-  return oneShot !== undefined ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+  if (value instanceof Uint8Array) return createHash('sha256').update(BYTES_DOMAIN).update(value).digest('hex');
+  return sha256Hex(canonicalize(value, root));
 }

@@ -4,9 +4,9 @@
  * engine hashes this value (SHA-256 of its RFC 8785 form). JSON bodies count by meaning (key order
  * and number spelling do not matter); any other body counts by its exact bytes.
  */
-import { createHash } from 'node:crypto';
 import { canonicalize } from '../engine/canonical.js';
 import { InvalidOptionError } from '../errors/invalid-option.js';
+import { sha256Hex } from '../util/hash.js';
 import { assertKnownOptions } from '../util/options.js';
 
 /** Which parts of a request make its fingerprint. */
@@ -83,13 +83,13 @@ function bodyPart(contentType: string | null, body: Uint8Array, ignore: readonly
       try {
         // Hash the canonical text rather than nesting the value, so the value's size does not
         // matter to the outer canonicalization and the part is easy to reproduce elsewhere.
-        return { json: sha256(canonicalize(value, 'body')) };
+        return { json: sha256Hex(canonicalize(value, 'body')) };
       } catch {
         // Not canonicalizable (a lone surrogate escape): its bytes still identify it.
       }
     }
   }
-  return { bytes: sha256(body) };
+  return { bytes: sha256Hex(body) };
 }
 
 function isJson(contentType: string | null): boolean {
@@ -118,8 +118,4 @@ function withoutFields(value: unknown, paths: readonly string[][]): unknown {
     out[name] = deeper.length > 0 ? withoutFields(item, deeper) : item;
   }
   return out;
-}
-
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -1,7 +1,7 @@
 /**
  * Who a request comes from, so two callers that happen to send the same key never share a record.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/hash.js';
 
 /** The principal of a request; becomes the record's scope. */
 export type ScopeFunction = (request: Request) => string | Promise<string>;
@@ -14,7 +14,7 @@ export type ScopeFunction = (request: Request) => string | Promise<string>;
 export const authorizationScope: ScopeFunction = (request) => {
   const authorization = request.headers.get('authorization');
   if (authorization === null || authorization === '') return 'anonymous';
-  return `auth:${createHash('sha256').update(authorization).digest('hex')}`;
+  return `auth:${sha256Hex(authorization)}`;
 };
 
 /** A scope read from one request header (e.g. `x-tenant-id`), `anonymous` when absent. */
@@ -24,6 +24,6 @@ export function headerScope(name: string): ScopeFunction {
     const value = request.headers.get(header);
     if (value === null || value === '') return 'anonymous';
     // Scopes are bounded (1024 characters); a long value is kept as its hash.
-    return value.length <= 256 ? `${header}:${value}` : `${header}#${createHash('sha256').update(value).digest('hex')}`;
+    return value.length <= 256 ? `${header}:${value}` : `${header}#${sha256Hex(value)}`;
   };
 }
