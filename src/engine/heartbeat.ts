@@ -35,7 +35,6 @@ export class Heartbeat {
   readonly #interval: number;
   #deadline: number;
   #stopped = false;
-  #lost = false;
   #controller: AbortController | undefined;
   #reason: LeaseLostError | undefined;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
@@ -66,11 +65,6 @@ export class Heartbeat {
     return this.#controller.signal;
   }
 
-  /** True once the lease was considered lost. */
-  get lost(): boolean {
-    return this.#lost;
-  }
-
   /** Stop renewing and clear every timer. Idempotent. */
   stop(): void {
     this.#stopped = true;
@@ -81,7 +75,6 @@ export class Heartbeat {
   #lose(error: LeaseLostError): void {
     if (this.#stopped) return;
     this.stop();
-    this.#lost = true;
     this.#reason = error;
     this.#controller?.abort(error);
     this.#listener.onLost(error);

@@ -173,10 +173,8 @@ export class Oncekey {
     const { token, attempt, recovered } = lease;
     this.#hooks.emit('onAcquire', { ref, attempt, recovered, leaseUntil: lease.leaseUntil });
     if (recovered) this.#hooks.emit('onRecover', { ref, attempt });
-    const held = new Held(this.#hooks, ref, token, attempt);
+    const held = new Held(this.#hooks, ref, token, attempt, this.#clock.now());
     const heartbeat = new Heartbeat(this.store, ref, token, s.leaseMs, this.#clock, sent, held);
-    held.heartbeat = heartbeat;
-    held.started = this.#clock.now();
 
     let value: O;
     try {
@@ -220,7 +218,7 @@ export class Oncekey {
   async #settleError(held: Held, error: unknown, s: Settings): Promise<void> {
     const { ref, token, attempt } = held;
     // A call that lost its lease may have been cut short by it: its error is never final.
-    if (!held.heartbeat.lost && !isLeaseLostError(error) && this.#isFinal(ref, error, s)) {
+    if (!held.lost && !isLeaseLostError(error) && this.#isFinal(ref, error, s)) {
       try {
         await this.store.commit(ref, token, encodeError(attempt, error), s.ttlMs);
         this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - held.started, error: true });
@@ -262,24 +260,30 @@ export class Oncekey {
 
 /** One holding of a key: what settling it needs, and the heartbeat's listener. */
 class Held implements HeartbeatListener {
-  heartbeat!: Heartbeat;
-  started = 0;
-  #lostReported = false;
+  #lost = false;
 
   constructor(
     readonly hooks: HookRunner,
     readonly ref: KeyRef,
     readonly token: string,
     readonly attempt: number,
+    /** The engine's clock when `fn` started. */
+    readonly started: number,
   ) {}
+
+  /** True once the lease was lost (before settling, only the heartbeat can have found that). */
+  get lost(): boolean {
+    return this.#lost;
+  }
 
   /** Reports the loss once, whichever of heartbeat, commit or release noticed it first. */
   leaseLost(error: LeaseLostError): void {
-    if (this.#lostReported) return;
-    this.#lostReported = true;
+    if (this.#lost) return;
+    this.#lost = true;
     this.hooks.emit('onLeaseLost', { ref: this.ref, attempt: this.attempt, error });
   }
 
+  /** The heartbeat's report. */
   onLost(error: LeaseLostError): void {
     this.leaseLost(error);
   }
