@@ -29,6 +29,10 @@ local function clock(arg)
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- The expiresAt of a fresh record (state f): its key expires at expiresAt - 1.
+local function fresh_expiry(k)
+  return redis.call('PEXPIRETIME', k) + 1
+end
 -- The record at k as a table, or nil when there is none.
 local function load(k)
   local v = redis.call('GET', k)
@@ -45,7 +49,7 @@ local function load(k)
     oc = string.sub(v, i + fl + tl), co = tonumber(co) or 0}
   if st == 'f' then
     r.st = 'p'
-    r.ex = redis.call('PEXPIRETIME', k) + 1
+    r.ex = fresh_expiry(k)
     r.ca = r.ex - tonumber(ca)
     r.lu = r.ca + tonumber(lu)
   else
@@ -123,7 +127,7 @@ if string.byte(v, 1) == 50 then
   if string.sub(v, i + fl, i + fl + tl - 1) ~= token then return 0 end
   if st == 'f' then
     -- Fresh: live while Redis holds it; its ca field is ttlMs, createdAt follows from the expiry.
-    ca = redis.call('PEXPIRETIME', KEYS[1]) + 1 - tonumber(ca)
+    ca = fresh_expiry(KEYS[1]) - tonumber(ca)
   elseif not (now < tonumber(ex)) then
     return 0
   end
