@@ -8,9 +8,18 @@ class Pending {
   settled = false;
   constructor(
     readonly at: number,
+    readonly ms: number,
+    readonly what: string,
     readonly reject: (error: unknown) => void,
-    readonly onTimeout: () => Error,
   ) {}
+}
+
+/** How a store names its failures: given once, so a call allocates no error closures. */
+export interface DeadlineErrors {
+  /** The error for a call named `what` that got no answer within `ms`. */
+  timeout(what: string, ms: number): Error;
+  /** What a rejection of the call named `what` becomes. */
+  failure(what: string, error: unknown): unknown;
 }
 
 /**
@@ -24,21 +33,19 @@ export class Deadlines {
   #compactAt = 1024;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sweepMs = 100) {}
+  constructor(
+    private readonly errors: DeadlineErrors,
+    private readonly sweepMs = 100,
+  ) {}
 
   /**
-   * `promise` (its value through `map`), or a rejection with `onTimeout()` once `ms` (+ up to one
-   * sweep) have passed. A rejection of `promise` goes through `mapError`. One promise per call.
+   * `promise` (its value through `map`), or a rejection with `errors.timeout(what, ms)` once `ms`
+   * (+ up to one sweep) have passed. A rejection of `promise` goes through `errors.failure`. One
+   * promise per call.
    */
-  bound<R, T = R>(
-    promise: Promise<R>,
-    ms: number,
-    onTimeout: () => Error,
-    mapError: (error: unknown) => unknown = (e) => e,
-    map?: (value: R) => T,
-  ): Promise<T> {
+  bound<R, T = R>(promise: Promise<R>, ms: number, what: string, map?: (value: R) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry = new Pending(Date.now() + ms, reject, onTimeout);
+      const entry = new Pending(Date.now() + ms, ms, what, reject);
       // Between sweeps (a burst that never yields to timers), settled calls are dropped here:
       // the array stays about twice the calls in flight, amortised O(1) per call.
       if (this.#pending.push(entry) >= this.#compactAt) {
@@ -62,7 +69,7 @@ export class Deadlines {
         },
         (error: unknown) => {
           entry.settled = true;
-          reject(mapError(error));
+          reject(this.errors.failure(what, error));
         },
       );
     });
@@ -78,7 +85,7 @@ export class Deadlines {
         continue;
       }
       entry.settled = true;
-      entry.reject(entry.onTimeout());
+      entry.reject(this.errors.timeout(entry.what, entry.ms));
     }
     this.#pending = waiting;
     if (waiting.length === 0 && this.#timer !== undefined) {

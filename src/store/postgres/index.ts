@@ -132,7 +132,10 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   private readonly statementTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private readonly deadlineMs: number;
-  private readonly deadlines = new Deadlines();
+  private readonly deadlines = new Deadlines({
+    timeout: (operation, ms) => new StoreUnavailableError(this.name, `${operation}: no answer within ${ms} ms`),
+    failure: (operation, error) => storeError(this.name, operation, error, this.target),
+  });
   private closed = false;
 
   constructor(options: PostgresStoreOptions = {}) {
@@ -362,14 +365,12 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     } catch (error) {
       return Promise.reject(storeError(this.name, operation, error, this.target));
     }
-    const failure = (error: unknown) => storeError(this.name, operation, error, this.target);
     if (this.ownsPool) {
       return pending.then(map as (value: R) => T, (error: unknown) => {
-        throw failure(error);
+        throw storeError(this.name, operation, error, this.target);
       });
     }
-    return this.deadlines.bound(pending, deadlineMs, () =>
-      new StoreUnavailableError(this.name, `${operation}: no answer within ${deadlineMs} ms`), failure, map);
+    return this.deadlines.bound(pending, deadlineMs, operation, map);
   }
 }
 

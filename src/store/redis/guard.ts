@@ -19,7 +19,11 @@ export class CallGuard {
   private readonly deadlines: Deadlines;
 
   constructor(private readonly timeoutMs: number) {
-    this.deadlines = new Deadlines(Math.min(100, Math.max(5, Math.floor(timeoutMs / 10))));
+    const errors = {
+      timeout: (what: string, ms: number) => new StoreUnavailableError('redis', `${what} got no answer within ${ms} ms`),
+      failure: unavailable,
+    };
+    this.deadlines = new Deadlines(errors, Math.min(100, Math.max(5, Math.floor(timeoutMs / 10))));
   }
 
   /** Run `work`, its value through `map`; reject with StoreUnavailableError when it fails or outlives the deadline. */
@@ -30,13 +34,7 @@ export class CallGuard {
     } catch (error) {
       started = Promise.reject(error);
     }
-    return this.deadlines.bound(
-      started,
-      this.timeoutMs,
-      () => new StoreUnavailableError('redis', `${what} got no answer within ${this.timeoutMs} ms`),
-      (error) => unavailable(what, error),
-      map,
-    );
+    return this.deadlines.bound(started, this.timeoutMs, what, map);
   }
 }
 
