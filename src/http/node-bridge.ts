@@ -40,7 +40,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response, i
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (res.destroyed) return;
+      if (res.destroyed) {
+        // Gone before 'close' was seen: cancel here, or the capture would wait for a reader.
+        onClose();
+        return;
+      }
       if (!io.write(value)) await drained(res);
     }
     io.end();
