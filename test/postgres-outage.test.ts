@@ -15,14 +15,17 @@ import { describePostgres, POSTGRES_URL } from './helpers/services.js';
 import { describePgCluster, startPgCluster, type PgCluster } from './helpers/pg-cluster.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { pgTestBed, type PgTestBed } from './fixtures/pg-store.js';
-import { runWorkload, type WorkloadReport } from './fixtures/pg-workload.js';
+import { keysOf, outcomeOf, runStoreLoad, summary, type LoadReport } from './helpers/store-load.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const KEYS = 240;
 
 /** The invariants every outage must keep; `store` is the very instance that lived through it. */
-async function expectNothingLostOrDoubled(store: PostgresStore, scope: string, report: WorkloadReport) {
+async function expectNothingLostOrDoubled(store: PostgresStore, scope: string, report: LoadReport) {
+  if (process.env.ONCEKEY_DEBUG) console.log(scope, summary(report));
   expect(report.violations).toEqual([]);
+  // Nothing but StoreUnavailableError failed a call (another error would fail its key here).
+  expect(report.unexpected.map(String)).toEqual([]);
   // Only typed errors left the store, and the outage really hit the workload.
   expect([...report.errors.keys()]).toEqual(['StoreUnavailableError']);
   // No effect ran twice (and every key ran once).
@@ -31,6 +34,7 @@ async function expectNothingLostOrDoubled(store: PostgresStore, scope: string, r
   // Every acknowledged commit survived the crash or the cut.
   expect(report.committed.size).toBe(KEYS);
   for (const [key, outcome] of report.committed) {
+    expect(outcome, key).toBe(outcomeOf({ scope, key })); // the outcome of the key's first (only) run
     const record = await store.get({ scope, key });
     expect(record, key).toMatchObject({ state: 'completed', outcome });
   }
@@ -55,20 +59,18 @@ describePgCluster()('postgres store: server crashes (pg_ctl stop -m immediate) u
     });
     try {
       await store.migrate();
-      // Each crash starts from the progress callback itself, so it meets the run in flight however
-      // fast it goes; the crashes run one after the other. 10 ms per effect keeps the run going
-      // while the server is down and comes back.
+      // Each crash starts from the load's key-done callback itself, so it meets the run in flight
+      // however fast it goes; the crashes run one after the other. 10 ms per effect keeps the run
+      // going while the server is down and comes back.
       const CRASH_AT = [40, 120];
       const outages: number[] = [];
       let crashes = Promise.resolve();
-      const work = runWorkload(store, {
-        scope: 'crash',
-        keys: KEYS,
+      const work = runStoreLoad(store, {
+        keys: keysOf(KEYS, 'crash'),
         concurrency: 8,
-        leaseMs: 1500,
-        ttlMs: 600_000,
+        lease: { leaseMs: 1500, ttlMs: 600_000 },
         effectMs: 10,
-        onProgress: (n) => {
+        onKeyDone: (n) => {
           if (!CRASH_AT.includes(n)) return;
           outages.push(n);
           crashes = crashes.then(async () => {
@@ -115,17 +117,15 @@ describePostgres()('postgres store: connections cut, blackholed, or a slow serve
     try {
       const acceptedBefore = proxy.accepted;
       const CUT_AT = [30, 80, 130, 180];
-      const work = runWorkload(store, {
-        scope: 'cut',
-        keys: KEYS,
+      const work = runStoreLoad(store, {
+        keys: keysOf(KEYS, 'cut'),
         concurrency: 8,
-        leaseMs: 1500,
-        ttlMs: 600_000,
+        lease: { leaseMs: 1500, ttlMs: 600_000 },
         // No cost per effect here: a cut must find commands in flight (a cut of an idle pooled
         // connection is absorbed by the pool and fails no call), so the connections stay busy.
-        // The cuts come from the progress callback itself, so they meet the run in flight
+        // The cuts come from the load's key-done callback itself, so they meet the run in flight
         // however fast it goes (polling could find it finished).
-        onProgress: (n) => {
+        onKeyDone: (n) => {
           if (CUT_AT.includes(n)) proxy.cut();
         },
       });

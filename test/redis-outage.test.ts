@@ -14,21 +14,22 @@ import { startRedisServer } from './helpers/redis-server.js';
 import type { RedisServer } from './helpers/redis-server.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import type { TcpProxy } from './helpers/tcp-proxy.js';
-import { newStats, outcomeOf, runLoad } from './helpers/redis-load.js';
-import type { LoadStats } from './helpers/redis-load.js';
+import { keysOf, outcomeOf, runStoreLoad, summary } from './helpers/store-load.js';
+import type { LoadOptions, LoadReport } from './helpers/store-load.js';
 
 const LEASE = { leaseMs: 1000, ttlMs: 600_000 };
-const keysOf = (n: number, scope = 'orders'): KeyRef[] =>
-  Array.from({ length: n }, (_, i) => ({ scope, key: `k${String(i).padStart(4, '0')}` }));
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
-function expectEachEffectOnce(stats: LoadStats, keys: readonly KeyRef[]): void {
-  expect(stats.unexpected.map(String)).toEqual([]);
-  expect(stats.done.size).toBe(keys.length);
-  const twice = [...stats.effects].filter(([, n]) => n !== 1);
+function expectEachEffectOnce(report: LoadReport, keys: readonly KeyRef[]): void {
+  expect(report.unexpected.map(String)).toEqual([]);
+  expect(report.violations).toEqual([]);
+  // Nothing but StoreUnavailableError came out of the store.
+  expect([...report.errors.keys()]).toEqual(['StoreUnavailableError']);
+  expect(report.committed.size).toBe(keys.length);
+  const twice = [...report.effects].filter(([, n]) => n !== 1);
   expect(twice, 'effects that ran more than once').toEqual([]);
-  expect(stats.effects.size).toBe(keys.length);
+  expect(report.effects.size).toBe(keys.length);
 }
 
 /** Every key completed with its outcome, read through a fresh store (a new connection). */
@@ -90,28 +91,27 @@ describeRedis()('redis store outages', () => {
     it('with appendfsync always: no effect runs twice, no acknowledged commit is lost, the store recovers by itself', async () => {
       const redis = await server(['--appendonly', 'yes', '--appendfsync', 'always']);
       const s = store(redis.url);
-      const keys = keysOf(400);
-      const stats = newStats();
+      const keys = keysOf(400, 'orders');
       let ackedBeforeCrash: string[] = [];
       let crash: Promise<void> | undefined;
       // The kill is sent from the load's own completion callback, so it meets work in flight
       // however fast the store runs (polling could find the whole run finished).
-      const onDone = (done: number) => {
+      const onKeyDone: LoadOptions['onKeyDone'] = (done, live) => {
         if (done !== 100 || crash) return;
-        ackedBeforeCrash = [...stats.done];
+        ackedBeforeCrash = [...live.committed.keys()];
         crash = (async () => {
           await redis.kill('SIGKILL');
           await sleep(300);
           await redis.start(); // same dir: Redis replays its AOF
         })();
       };
-      await runLoad(s, { keys, concurrency: 16, lease: LEASE, deadlineMs: 60_000, onDone }, stats);
+      const report = await runStoreLoad(s, { keys, concurrency: 16, lease: LEASE, deadlineMs: 60_000, onKeyDone });
       await crash;
 
-      if (process.env.ONCEKEY_DEBUG) console.log('kill', { ...stats, done: stats.done.size, effects: stats.effects.size });
-      expectEachEffectOnce(stats, keys);
+      if (process.env.ONCEKEY_DEBUG) console.log('kill', summary(report));
+      expectEachEffectOnce(report, keys);
       expect(ackedBeforeCrash.length).toBeGreaterThanOrEqual(100);
-      expect(total(stats.unavailable), 'the crash failed some calls').toBeGreaterThan(0);
+      expect(total(report.unavailable), 'the crash failed some calls').toBeGreaterThan(0);
       await expectAllCompleted(redis.url, keys);
     });
 
@@ -138,23 +138,22 @@ describeRedis()('redis store outages', () => {
       const redis = await server();
       const link = await proxy(redis);
       const s = store(`redis://127.0.0.1:${link.port}`);
-      const keys = keysOf(400);
-      const stats = newStats();
+      const keys = keysOf(400, 'orders');
       let cuts = 0;
       // Cut after every 60 keys, from the load's own completion callback: each cut meets the
       // other workers' commands in flight, however fast the store runs.
-      const onDone = (done: number) => {
+      const onKeyDone = (done: number) => {
         if (cuts < 5 && done === (cuts + 1) * 60) {
           cuts++;
           link.cut();
         }
       };
-      await runLoad(s, { keys, concurrency: 32, lease: LEASE, deadlineMs: 60_000, onDone }, stats);
+      const report = await runStoreLoad(s, { keys, concurrency: 32, lease: LEASE, deadlineMs: 60_000, onKeyDone });
 
-      if (process.env.ONCEKEY_DEBUG) console.log('cut', { ...stats, done: stats.done.size, effects: stats.effects.size });
-      expectEachEffectOnce(stats, keys);
+      if (process.env.ONCEKEY_DEBUG) console.log('cut', summary(report));
+      expectEachEffectOnce(report, keys);
       expect(cuts).toBe(5);
-      expect(total(stats.unavailable), 'the cuts failed some calls').toBeGreaterThan(0);
+      expect(total(report.unavailable), 'the cuts failed some calls').toBeGreaterThan(0);
       // A cut that lands while the client is still connecting may leave that socket alone, so the
       // exact count varies; every key completing after the last cut is what proves recovery.
       expect(link.accepted, 'the client reconnected after the cuts').toBeGreaterThan(1);
