@@ -8,9 +8,10 @@
  * hit path (one key, every request a replay), all in one run.
  *
  * Every server runs in a process of its own (the gateway and its upstream in two), and the load
- * generator (autocannon) in another, so no two of them share an event loop. Each server is
- * warmed up first; variants then run interleaved, round after round, and we report the median
- * round with its ratio to bare Hono on the same path.
+ * generator (autocannon, through lib/load.ts) in another, so no two of them share an event loop.
+ * Each server is warmed up first; variants then run interleaved, round after round, and we report
+ * the median round. The ratio to bare Hono on the same path is the median of the per-round
+ * ratios, each taken between runs of the same round, so drift of a busy machine cancels out.
  *
  *   npx tsx bench/http.ts [--json] [--duration-ms 3000] [--rounds 3] [--connections 32]
  */
@@ -21,6 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { load as loadInChild } from './lib/load.js';
+import { pairedRatio } from './lib/stats.js';
 
 export interface HttpBenchOptions {
   /** Length of each measured run; default 3000 ms. */
@@ -49,7 +52,7 @@ export interface HttpBenchResult {
   readonly runs: readonly number[];
   /** Non-2xx answers and socket errors over all rounds; anything but 0 means the run is suspect. */
   readonly failures: number;
-  /** requestsPerSec divided by bare Hono's on the same path (bare Hono: 1). */
+  /** Median over rounds of its requests per second divided by bare Hono's on the same path in the same round (bare Hono: 1). */
   readonly ratioToBaseline: number;
 }
 
@@ -89,62 +92,27 @@ interface Measured {
   readonly failures: number;
 }
 
-/** One autocannon run, in a process of its own (this file with `--load`). */
-function load(url: string, path: BenchPath, durationMs: number, connections: number): Promise<Measured> {
-  const options: LoadOptions = { url: `${url}/orders`, path, durationMs, connections };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, SELF, '--load', JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`exit code ${code}`);
-        resolve(JSON.parse(out) as Measured);
-      } catch (error) {
-        reject(new Error(`bench: the load generator failed (${error instanceof Error ? error.message : String(error)}): ${err}`));
-      }
-    });
-  });
-}
-
-interface LoadOptions {
-  readonly url: string;
-  readonly path: BenchPath;
-  readonly durationMs: number;
-  readonly connections: number;
-}
-
-/** The load generator side: run autocannon and print what it measured as JSON. */
-async function runLoad(options: LoadOptions): Promise<void> {
-  // autocannon ships no types; this is the part of its API used here.
-  type Autocannon = (opts: Record<string, unknown>) => Promise<{
-    requests: { total: number };
-    duration: number;
-    latency: { p50: number; p99: number };
-    non2xx: number;
-    errors: number;
-    timeouts: number;
-  }>;
-  const autocannon = require('autocannon') as Autocannon;
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.durationMs / 1000,
+/**
+ * One autocannon run, in a process of its own. Miss: a fresh key per request, made by autocannon
+ * (`bench-<id>`); hit: the one key completed beforehand, a static header.
+ */
+async function load(url: string, path: BenchPath, durationMs: number, connections: number): Promise<Measured> {
+  const r = await loadInChild({
+    url,
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': options.path === 'miss' ? 'bench-[<id>]' : HIT_KEY },
+    path: '/orders',
     body: BODY,
-    // A fresh id in place of [<id>] for every request: a fresh key each time on the miss path.
-    idReplacement: options.path === 'miss',
+    keys: path === 'miss' ? { mode: 'fresh-id', prefix: 'bench' } : { mode: 'one', key: HIT_KEY },
+    connections,
+    durationSec: durationMs / 1000,
+    warmupSec: 0,
   });
-  const measured: Measured = {
-    rps: Math.round(result.requests.total / result.duration),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    failures: result.non2xx + result.errors + result.timeouts,
+  return {
+    rps: Math.round(r.total / r.seconds),
+    p50: r.p50,
+    p99: r.p99,
+    failures: r.non2xx + r.errors + r.timeouts,
   };
-  process.stdout.write(`${JSON.stringify(measured)}\n`);
 }
 
 /** The run whose requests per second is the median (so its latencies belong to one real run). */
@@ -192,7 +160,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     }
     const results: HttpBenchResult[] = [];
     for (const path of ['miss', 'hit'] as const) {
-      const baseline = medianRun(runs.get(`${VARIANTS[0]!.name}|${path}`)!).rps;
+      const baseline = runs.get(`${VARIANTS[0]!.name}|${path}`)!.map((r) => r.rps);
       for (const { name } of VARIANTS) {
         const all = runs.get(`${name}|${path}`)!;
         const median = medianRun(all);
@@ -204,7 +172,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
           p99Ms: median.p99,
           runs: all.map((r) => r.rps),
           failures: all.reduce((n, r) => n + r.failures, 0),
-          ratioToBaseline: Math.round((median.rps / baseline) * 1000) / 1000,
+          ratioToBaseline: pairedRatio(all.map((r) => r.rps), baseline),
         });
       }
     }
@@ -273,11 +241,8 @@ function flag(name: string): string | undefined {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const kind = flag('--serve');
-  const loadOptions = flag('--load');
   if (kind !== undefined) {
     await serve(kind as ServerKind, flag('--upstream'));
-  } else if (loadOptions !== undefined) {
-    await runLoad(JSON.parse(loadOptions) as LoadOptions);
   } else {
     const durationMs = flag('--duration-ms');
     const rounds = flag('--rounds');

@@ -25,6 +25,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { postgresStore } from '../dist/store/postgres/index.js';
+import { FINGERPRINT, LEASE_MS, OUTCOME, SCOPE, TTL_MS } from './lib/fixture.js';
+import { type LoopResult, inFlight } from './lib/loop.js';
+import { postgresUrl } from './lib/services.js';
 import { median } from './lib/stats.js';
 
 export interface PostgresBenchOptions {
@@ -54,47 +57,17 @@ export interface PostgresBenchResult {
   readonly concurrency: number;
 }
 
-const SCOPE = 'tenant-42 POST /v1/payments';
-const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
-const OUTCOME = JSON.stringify({
-  status: 201,
-  headers: { 'content-type': 'application/json' },
-  body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
-}).padEnd(200, ' ');
-const LEASE_MS = 30_000;
-const TTL_MS = 86_400_000;
 const BARE = 'bare pg INSERT ON CONFLICT + UPDATE';
 const STORE = 'postgresStore';
 
-interface Measure {
-  readonly pairs: number;
-  readonly ms: number;
-  readonly cpuUs: number;
-}
-
 interface Variant {
   readonly name: string;
-  /** Runs pairs on fresh keys in `table` until `durationMs` passes. */
-  run(table: string, durationMs: number): Promise<Measure>;
+  /** Runs pairs on fresh keys in `table` until `durationMs` passes; only the loop is timed. */
+  run(table: string, durationMs: number): Promise<LoopResult>;
 }
 
-/** `concurrency` loops, each doing one pair after another, until the deadline; only the loop is timed. */
-async function inFlight(concurrency: number, durationMs: number, pair: (key: string) => Promise<void>): Promise<Measure> {
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + durationMs;
-  let pairs = 0;
-  const loop = async (lane: number) => {
-    for (let i = 0; performance.now() < deadline; i++) {
-      await pair(`key-${lane}-${i}`);
-      pairs++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, (_, lane) => loop(lane)));
-  const ms = performance.now() - start;
-  const cpu = process.cpuUsage(cpuStart);
-  return { pairs, ms, cpuUs: cpu.user + cpu.system };
-}
+/** Each lane's own run of fresh keys: `key-<lane>-<i>`. */
+const keyOf = (lane: number, i: number) => `key-${lane}-${i}`;
 
 function storeVariant(pool: pg.Pool, schema: string, concurrency: number): Variant {
   return {
@@ -102,8 +75,8 @@ function storeVariant(pool: pg.Pool, schema: string, concurrency: number): Varia
     async run(table, durationMs) {
       const store = postgresStore({ pool, schema, table });
       const opts = { leaseMs: LEASE_MS, ttlMs: TTL_MS };
-      return inFlight(concurrency, durationMs, async (key) => {
-        const ref = { scope: SCOPE, key };
+      return inFlight(concurrency, durationMs, async (_n, lane, i) => {
+        const ref = { scope: SCOPE, key: keyOf(lane, i) };
         const r = await store.begin(ref, FINGERPRINT, opts);
         if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
         await store.commit(ref, r.token, OUTCOME, TTL_MS);
@@ -120,7 +93,8 @@ function bareVariant(pool: pg.Pool, schema: string, concurrency: number): Varian
       const t = `"${schema}"."${table}"`;
       const fingerprint = Buffer.from(FINGERPRINT);
       const outcome = Buffer.from(OUTCOME);
-      return inFlight(concurrency, durationMs, async (key) => {
+      return inFlight(concurrency, durationMs, async (_n, lane, i) => {
+        const key = keyOf(lane, i);
         const token = randomUUID();
         const now = Date.now();
         const inserted = await pool.query({
@@ -150,8 +124,7 @@ function bareVariant(pool: pg.Pool, schema: string, concurrency: number): Varian
 
 /** Runs both variants, interleaved, and returns one result per variant. */
 export async function benchPostgres(options: PostgresBenchOptions = {}): Promise<PostgresBenchResult[]> {
-  const url = options.url ?? process.env.ONCEKEY_BENCH_POSTGRES_URL ?? process.env.ONCEKEY_TEST_POSTGRES_URL
-    ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const url = options.url ?? postgresUrl();
   const durationMs = options.durationMs ?? 500;
   const rounds = options.rounds ?? 9;
   const warmupMs = options.warmupMs ?? 300;
@@ -175,14 +148,14 @@ export async function benchPostgres(options: PostgresBenchOptions = {}): Promise
   try {
     const variants = [bareVariant(pool, schema, concurrency), storeVariant(pool, schema, concurrency)];
     for (const v of variants) await onFreshTable((table) => v.run(table, warmupMs));
-    const measures = new Map<string, Measure[]>(variants.map((v) => [v.name, []]));
+    const measures = new Map<string, LoopResult[]>(variants.map((v) => [v.name, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternate the order each round so neither always runs first.
       const order = round % 2 ? [...variants].reverse() : variants;
       for (const v of order) measures.get(v.name)!.push(await onFreshTable((table) => v.run(table, durationMs)));
     }
-    const opsOf = (m: Measure) => (m.pairs * 1000) / m.ms;
-    const cpuOf = (m: Measure) => m.cpuUs / m.pairs;
+    const opsOf = (m: LoopResult) => m.opsPerSec;
+    const cpuOf = (m: LoopResult) => m.cpuUs / m.ops;
     const round3 = (x: number) => Math.round(x * 1000) / 1000;
     const bare = measures.get(BARE)!;
     return variants.map((v) => {

@@ -7,7 +7,9 @@
  * whose commit cannot overwrite a lease taken over by another holder.
  *
  * Variants run interleaved, round after round, each under a fresh key prefix that is deleted
- * after the run (outside the measured time); we report the median of the rounds.
+ * after the run (outside the measured time); we report each variant's median over the rounds.
+ * A ratio is the median of the per-round ratios, each taken between runs that were neighbours
+ * in time, so drift of a busy machine cancels out (as in the PostgreSQL and store benchmarks).
  *
  * The store is the built package (dist/, what users run; `npm run bench` builds it first): run
  * from src/ through tsx, every closure would pay for esbuild's keepNames wrapper, a cost the
@@ -23,7 +25,10 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { recommendedRedisOptions, redisStore } from '../dist/store/redis/index.js';
-import { median } from './lib/stats.js';
+import { FINGERPRINT, LEASE_MS, OUTCOME, SCOPE, TTL_MS } from './lib/fixture.js';
+import { inFlight } from './lib/loop.js';
+import { deleteRedisKeys, redisUrl } from './lib/services.js';
+import { median, pairedRatio } from './lib/stats.js';
 
 export interface RedisBenchOptions {
   /** Server to measure; default ONCEKEY_BENCH_REDIS_URL, ONCEKEY_TEST_REDIS_URL, or redis://127.0.0.1:6379. */
@@ -45,41 +50,24 @@ export interface RedisBenchResult {
   readonly opsPerSec: number;
   /** Every round's ops/s, in round order. */
   readonly runs: readonly number[];
-  /** Its median divided by the bare loop's median (not on the bare row). */
+  /** Median over rounds of its ops/s divided by the bare loop's in the same round (not on the bare row). */
   readonly ratioToBare?: number;
-  /** For redisStore: its median divided by the fenced-commit loop's median. */
+  /** For redisStore: median over rounds of its ops/s divided by the fenced-commit loop's in the same round. */
   readonly ratioToFenced?: number;
   readonly concurrency: number;
 }
 
-const SCOPE = 'tenant-42 POST /v1/payments';
-const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
-const OUTCOME = JSON.stringify({
-  status: 201,
-  headers: { 'content-type': 'application/json' },
-  body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
-}).padEnd(200, ' ');
-const LEASE_MS = 30_000;
-const TTL_MS = 86_400_000;
 const BARE = 'bare ioredis SET NX + SET';
 const FENCED = 'bare ioredis SET NX + fenced SET (smallest Lua)';
 const STORE = 'redisStore';
 
 interface Variant {
   readonly name: string;
-  /** Runs pairs on fresh keys under `prefix` until `durationMs` passes; returns pairs done. */
+  /**
+   * Runs pairs on fresh keys under `prefix` until `durationMs` passes; returns pairs done. The
+   * caller times the whole call, the client's connection and close included.
+   */
   run(prefix: string, durationMs: number): Promise<number>;
-}
-
-/** `concurrency` loops, each doing one pair after another until the deadline. */
-async function inFlight(concurrency: number, durationMs: number, pair: (n: number) => Promise<void>): Promise<number> {
-  const deadline = performance.now() + durationMs;
-  let next = 0;
-  const loop = async () => {
-    while (performance.now() < deadline) await pair(next++);
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return next;
 }
 
 function storeVariant(url: string, concurrency: number): Variant {
@@ -90,12 +78,12 @@ function storeVariant(url: string, concurrency: number): Variant {
       const store = redisStore({ client: url, prefix });
       try {
         await store.ping();
-        return await inFlight(concurrency, durationMs, async (n) => {
+        return (await inFlight(concurrency, durationMs, async (n) => {
           const ref = { scope: SCOPE, key: `key-${n}` };
           const r = await store.begin(ref, FINGERPRINT, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
           if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
           await store.commit(ref, r.token, OUTCOME, TTL_MS);
-        });
+        })).ops;
       } finally {
         await store.close();
       }
@@ -111,13 +99,13 @@ function bareVariant(url: string, concurrency: number): Variant {
       const client = new Redis(url, recommendedRedisOptions());
       try {
         await client.ping();
-        return await inFlight(concurrency, durationMs, async (n) => {
+        return (await inFlight(concurrency, durationMs, async (n) => {
           const key = `${prefix}{${SCOPE}}:${n}`;
           const token = randomBytes(16).toString('base64url');
           const claimed = await client.set(key, `${token}:${FINGERPRINT}`, 'PX', LEASE_MS, 'NX');
           if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
           await client.set(key, OUTCOME, 'PX', TTL_MS);
-        });
+        })).ops;
       } finally {
         await client.quit();
       }
@@ -142,13 +130,13 @@ function fencedVariant(url: string, concurrency: number): Variant {
       const client = new Redis(url, recommendedRedisOptions());
       try {
         const sha = String(await client.script('LOAD', FENCED_SET));
-        return await inFlight(concurrency, durationMs, async (n) => {
+        return (await inFlight(concurrency, durationMs, async (n) => {
           const key = `${prefix}{${SCOPE}}:${n}`;
           const held = `${randomBytes(16).toString('base64url')}:${FINGERPRINT}`;
           const claimed = await client.set(key, held, 'PX', LEASE_MS, 'NX');
           if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
           if (Number(await client.evalsha(sha, 1, key, held, OUTCOME, TTL_MS)) !== 1) throw new Error('bench: fenced SET did nothing');
-        });
+        })).ops;
       } finally {
         await client.quit();
       }
@@ -156,26 +144,9 @@ function fencedVariant(url: string, concurrency: number): Variant {
   };
 }
 
-/** Delete every key under `prefix` (not timed). */
-async function cleanUp(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, recommendedRedisOptions(60_000));
-  try {
-    let cursor = '0';
-    do {
-      const [next, names] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-      cursor = next;
-      if (names.length > 0) await client.unlink(...names);
-    } while (cursor !== '0');
-  } finally {
-    await client.quit();
-  }
-}
-
-
 /** Runs both variants, interleaved, and returns one result per variant. */
 export async function benchRedis(options: RedisBenchOptions = {}): Promise<RedisBenchResult[]> {
-  const url =
-    options.url ?? process.env.ONCEKEY_BENCH_REDIS_URL ?? process.env.ONCEKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const url = options.url ?? redisUrl();
   const durationMs = options.durationMs ?? 1000;
   const rounds = options.rounds ?? 5;
   const warmupMs = options.warmupMs ?? 300;
@@ -190,7 +161,8 @@ export async function benchRedis(options: RedisBenchOptions = {}): Promise<Redis
       const done = await v.run(prefix, ms);
       return Math.round((done * 1000) / (performance.now() - start));
     } finally {
-      await cleanUp(url, prefix);
+      // Every key under the run's prefix, not timed.
+      await deleteRedisKeys(url, `${prefix}*`);
     }
   };
 
@@ -201,17 +173,16 @@ export async function benchRedis(options: RedisBenchOptions = {}): Promise<Redis
     const order = round % 2 ? [...variants].reverse() : variants;
     for (const v of order) runs.get(v.name)!.push(await measure(v, durationMs));
   }
-  const bare = median(runs.get(BARE)!);
-  const fenced = median(runs.get(FENCED)!);
-  const round3 = (x: number) => Math.round(x * 1000) / 1000;
+  const bare = runs.get(BARE)!;
+  const fenced = runs.get(FENCED)!;
   return variants.map((v) => {
-    const opsPerSec = median(runs.get(v.name)!);
-    const result: RedisBenchResult = { name: v.name, opsPerSec, runs: runs.get(v.name)!, concurrency };
+    const mine = runs.get(v.name)!;
+    const result: RedisBenchResult = { name: v.name, opsPerSec: median(mine), runs: mine, concurrency };
     if (v.name === BARE) return result;
     return {
       ...result,
-      ratioToBare: round3(opsPerSec / bare),
-      ...(v.name === STORE ? { ratioToFenced: round3(opsPerSec / fenced) } : {}),
+      ratioToBare: pairedRatio(mine, bare),
+      ...(v.name === STORE ? { ratioToFenced: pairedRatio(mine, fenced) } : {}),
     };
   });
 }

@@ -4,9 +4,10 @@
  *
  * Filling. A template record is written by the store itself (`begin` + `commit`, a ~200-byte
  * outcome); the other records are copies of it under new keys, written in bulk in the store's own
- * layout: `INSERT … SELECT` from a generated series (SQLite, PostgreSQL), pipelined `SET` + `ZADD`
- * with the store's key names (Redis). Memory is filled through `begin` + `commit`. Keys spread
- * over 100 scopes (tenants).
+ * layout: `INSERT … SELECT` from a generated series (SQLite, PostgreSQL), pipelined `SET … PX`
+ * of the template's value and remaining TTL under the store's key names (Redis: a record is one
+ * string with an expiry, and there is no index beside it). Memory is filled through `begin` +
+ * `commit`. Keys spread over 100 scopes (tenants).
  *
  * Latency. At each size: `begin` on a fresh key (then `commit`, not timed) and `begin` on a
  * random stored key (a replay hit), one at a time, p50 and p99 over `samples` calls after a
@@ -14,7 +15,7 @@
  *
  * Footprint. Memory: V8 heap growth after a forced GC. SQLite: database + WAL file size after a
  * checkpoint. PostgreSQL: `pg_total_relation_size` (table, indexes, TOAST). Redis: `MEMORY USAGE`
- * of sampled records times their count, plus every scope index.
+ * of sampled records times their count (the records are all there is).
  *
  * Sweep. Records written at T with a 1 h TTL, then the store's injected clock is moved to T + 2 h
  * and `sweep()` timed until it has removed them all; beside it the bare minimum on the same data:
@@ -41,6 +42,7 @@ import { postgresStore } from '../src/store/postgres/index.js';
 import { redisStore } from '../src/store/redis/index.js';
 import { KeySpace } from '../src/store/redis/keys.js';
 import { sqliteStore } from '../src/store/sqlite.js';
+import { FINGERPRINT, LEASE_MS, OUTCOME } from './lib/fixture.js';
 import { type Column, type Topic, formatText } from './lib/report.js';
 import { deleteRedisKeys, postgresProblem, postgresUrl, redisProblem, redisUrl } from './lib/services.js';
 import { percentile, ratio, round } from './lib/stats.js';
@@ -111,13 +113,7 @@ export interface ScaleResult {
 }
 
 const SCOPES = 100;
-const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
-const OUTCOME = JSON.stringify({
-  status: 201,
-  headers: { 'content-type': 'application/json' },
-  body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
-}).padEnd(200, ' ');
-const LEASE_MS = 30_000;
+/** 1 h, not the fixture's 24 h: the sweep moves the clock to T + 2 h to expire every record. */
 const TTL_MS = 3_600_000;
 const OPTS = { leaseMs: LEASE_MS, ttlMs: TTL_MS };
 const TEMPLATE: KeyRef = { scope: 'template', key: 'template' };
@@ -125,7 +121,7 @@ const FOOTPRINT: Record<ScaleStoreName, string> = {
   memory: 'V8 heap growth after a forced GC',
   sqlite: 'database + WAL file size after a checkpoint',
   postgres: 'pg_total_relation_size (table + indexes + TOAST)',
-  redis: 'MEMORY USAGE of 500 sampled records × count, plus every scope index',
+  redis: 'MEMORY USAGE of 500 sampled records × count (one string per record, no index)',
 };
 
 const scopeOf = (n: number) => `tenant-${n % SCOPES} POST /v1/payments`;

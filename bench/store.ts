@@ -22,6 +22,7 @@ import type { Store } from '../src/store/contract.js';
 import { memoryStore } from '../src/store/memory.js';
 import { sqliteStore } from '../src/store/sqlite.js';
 import { tableDdl } from '../src/store/sqlite/schema.js';
+import { FINGERPRINT, LEASE_MS, SCOPE, TTL_MS, outcomeOf } from './lib/fixture.js';
 import { median } from './lib/stats.js';
 
 export interface StoreBenchOptions {
@@ -49,18 +50,6 @@ export interface StoreBenchResult {
   /** For sqliteStore: median over rounds of the bare loop's CPU per pair divided by the store's. */
   readonly cpuRatioToBare?: number;
 }
-
-const SCOPE = 'tenant-42 POST /v1/payments';
-const FINGERPRINT = 'a3f1c9e2b7d45e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
-const RESPONSE = JSON.stringify({
-  status: 201,
-  headers: { 'content-type': 'application/json' },
-  body: { id: 'pay_3N9xQe2LkYb7Rz', amount: 4200, currency: 'eur', state: 'captured', created: 1_764_000_000 },
-});
-/** A stored response of about `bytes` bytes. */
-const outcomeOf = (bytes: number) => (RESPONSE.length >= bytes ? RESPONSE : RESPONSE.padEnd(bytes, ' '));
-const LEASE_MS = 30_000;
-const TTL_MS = 86_400_000;
 
 type Sync = 'NORMAL' | 'FULL';
 

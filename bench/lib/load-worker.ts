@@ -15,6 +15,8 @@ interface RawRequest {
 }
 interface AutocannonResult {
   requests: { average: number; total: number };
+  /** Seconds. */
+  duration: number;
   latency: { p50: number; p99: number; average: number };
   non2xx: number;
   errors: number;
@@ -27,7 +29,8 @@ type Autocannon = (
     connections: number;
     duration: number;
     headers: Record<string, string>;
-    requests: (RawRequest & { setupRequest: (req: RawRequest) => RawRequest })[];
+    idReplacement?: boolean;
+    requests: (RawRequest & { setupRequest?: (req: RawRequest) => RawRequest })[];
   },
   done: (error: Error | null, result: AutocannonResult) => void,
 ) => unknown;
@@ -36,19 +39,37 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 
-/** The Idempotency-Key of each request, by the spec's key pattern. */
-function keySource(prefix: string): () => string | undefined {
+/**
+ * The Idempotency-Key of each request made by a per-request callback, by the spec's key pattern
+ * (`none` has the callback too, so that its row pays the same request rebuild as `fresh`).
+ * Undefined for the patterns autocannon handles alone (`fresh-id`, `one`).
+ */
+function keySource(prefix: string): (() => string | undefined) | undefined {
   const keys = spec.keys;
-  if (keys.mode === 'none') return () => undefined;
   let n = 0;
-  if (keys.mode === 'fresh') return () => `${prefix}-${n++}`;
-  const count = keys.count;
-  return () => `${keys.prefix}-${n++ % count}`;
+  switch (keys.mode) {
+    case 'none':
+      return () => undefined;
+    case 'fresh':
+      return () => `${prefix}-${n++}`;
+    case 'cycle':
+      return () => `${keys.prefix}-${n++ % keys.count}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The Idempotency-Key header of every request, for the patterns without a callback. */
+function staticKey(): Record<string, string> {
+  const keys = spec.keys;
+  if (keys.mode === 'fresh-id') return { 'idempotency-key': `${keys.prefix}-[<id>]` };
+  if (keys.mode === 'one') return { 'idempotency-key': keys.key };
+  return {};
 }
 
 function run(durationSec: number, prefix: string): Promise<AutocannonResult> {
   const nextKey = keySource(prefix);
-  const baseHeaders = { 'content-type': 'application/json', ...spec.headers };
+  const baseHeaders = { 'content-type': 'application/json', ...spec.headers, ...staticKey() };
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -60,13 +81,19 @@ function run(durationSec: number, prefix: string): Promise<AutocannonResult> {
             method: spec.method,
             path: spec.path,
             ...(spec.body === undefined ? {} : { body: spec.body }),
-            setupRequest: (req) => {
-              const key = nextKey();
-              return key === undefined ? req : { ...req, headers: { ...baseHeaders, 'idempotency-key': key } };
-            },
+            ...(nextKey === undefined
+              ? {}
+              : {
+                  setupRequest: (req: RawRequest) => {
+                    const key = nextKey();
+                    return key === undefined ? req : { ...req, headers: { ...baseHeaders, 'idempotency-key': key } };
+                  },
+                }),
           },
         ],
         headers: baseHeaders,
+        // autocannon puts a fresh id in place of [<id>] in every request it sends.
+        ...(spec.keys.mode === 'fresh-id' ? { idReplacement: true } : {}),
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
@@ -80,6 +107,7 @@ const statuses: Record<string, number> = {};
 for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statuses[code] = stat.count;
 const result: LoadResult = {
   rps: r.requests.average,
+  seconds: r.duration,
   p50: r.latency.p50,
   p99: r.latency.p99,
   meanMs: r.latency.average,

@@ -11,7 +11,17 @@ export type KeyPattern =
   /** A new key for every request (`<prefix>-run-<n>`): the miss path. */
   | { readonly mode: 'fresh'; readonly prefix: string }
   /** Keys `<prefix>-0` … `<prefix>-<count-1>` in turn, completed beforehand: the hit path. */
-  | { readonly mode: 'cycle'; readonly prefix: string; readonly count: number };
+  | { readonly mode: 'cycle'; readonly prefix: string; readonly count: number }
+  /**
+   * A new key for every request made by autocannon itself (`<prefix>-<hyperid>`, its
+   * `idReplacement`), with no per-request callback: the miss path.
+   */
+  | { readonly mode: 'fresh-id'; readonly prefix: string }
+  /**
+   * The same key on every request, completed beforehand: the hit path. The header is static, so
+   * autocannon builds the request once (no per-request callback, unlike `cycle`).
+   */
+  | { readonly mode: 'one'; readonly key: string };
 
 export interface LoadSpec {
   readonly url: string;
@@ -26,8 +36,10 @@ export interface LoadSpec {
 }
 
 export interface LoadResult {
-  /** Mean requests per second over the measured run. */
+  /** Mean requests per second over the measured run (autocannon's per-second samples). */
   readonly rps: number;
+  /** Length of the measured run in seconds, as autocannon timed it (`total / seconds`: its rate over the whole run). */
+  readonly seconds: number;
   readonly p50: number;
   readonly p99: number;
   readonly meanMs: number;
