@@ -131,7 +131,10 @@ function errorLabel(error: unknown): string {
 function tally(labels: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${n}× ${l}`).join(', ');
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([l, n]) => `${n}× ${l}`)
+    .join(', ');
 }
 
 /** Runs `fn` with console.warn silenced (Powertools warns on every call without a Lambda context). */
@@ -267,7 +270,8 @@ async function checkHttp(subject: ExpressSubject): Promise<Correctness> {
     if (duplicateExecutions !== 1) problems.push(`${duplicateExecutions} executions for ${DUPLICATES} concurrent duplicates`);
     if (new Set(created.map((a) => a.body)).size > 1) problems.push('duplicates got different orders');
     if (other.status < 400) problems.push(`another body under the same key was answered ${other.status}, not refused`);
-    if (retry.status !== 201 || retry.body !== firstBody) problems.push(`a plain retry after completion got ${retry.status}${retry.status === 201 ? ' with another body' : ''}`);
+    if (retry.status !== 201 || retry.body !== firstBody)
+      problems.push(`a plain retry after completion got ${retry.status}${retry.status === 201 ? ' with another body' : ''}`);
     if (extraExecutions > 0) problems.push(`${extraExecutions} more execution(s) after completion`);
     return {
       duplicateExecutions,
@@ -292,7 +296,13 @@ interface HttpTimed {
   readonly hitReran: number;
 }
 
-async function timeHttp(subject: ExpressSubject, durationSec: number, warmupSec: number, connections: number, hitKeys: number): Promise<HttpTimed> {
+async function timeHttp(
+  subject: ExpressSubject,
+  durationSec: number,
+  warmupSec: number,
+  connections: number,
+  hitKeys: number,
+): Promise<HttpTimed> {
   const run = async (fn: (instance: ExpressInstance, measure: (load: Promise<LoadResult>) => Promise<Served>) => Promise<Served>) => {
     const instance = await subject.start();
     // CPU time of this process (the server) over the load, warm-up included, per request served.
@@ -402,7 +412,8 @@ export async function benchAlternatives(options: AlternativesOptions = {}): Prom
           await cleanup(namespace);
         }
         // Warm-up: one short miss+hit run each, not recorded.
-        for (const s of group.subjects) await timeFunction(s, newNamespace, cleanup, Math.min(300, durationMs), concurrency, Math.min(hitKeys, 100));
+        for (const s of group.subjects)
+          await timeFunction(s, newNamespace, cleanup, Math.min(300, durationMs), concurrency, Math.min(hitKeys, 100));
         const timed = new Map<FunctionSubject, Timed>(group.subjects.map((s) => [s, { miss: [], hit: [] }]));
         for (let r = 0; r < rounds; r++) {
           const order_ = r % 2 ? [...group.subjects].reverse() : group.subjects;
@@ -480,15 +491,27 @@ export async function benchAlternatives(options: AlternativesOptions = {}): Prom
           hit: s.store === 'none' ? NaN : Math.round(median(hits)),
           missP99: median(t.map((x) => x.miss.p99)),
           missCpuUs: Math.round(median(t.map((x) => x.miss.cpuUsPerRequest))),
-          missVsBare: pairedRatio(t.map((x) => x.miss.rps), bare.map((x) => x.miss.rps)),
+          missVsBare: pairedRatio(
+            t.map((x) => x.miss.rps),
+            bare.map((x) => x.miss.rps),
+          ),
           ...(s.store === 'none'
             ? {}
             : {
                 hitP99: median(t.map((x) => x.hit?.p99 ?? NaN)),
                 hitCpuUs: Math.round(median(t.map((x) => x.hit?.cpuUsPerRequest ?? NaN))),
               }),
-          missVsOncekey: pairedRatio(t.map((x) => x.miss.rps), ref.map((x) => x.miss.rps)),
-          hitVsOncekey: s.store === 'none' ? NaN : pairedRatio(hits, ref.map((x) => x.hit?.rps ?? NaN)),
+          missVsOncekey: pairedRatio(
+            t.map((x) => x.miss.rps),
+            ref.map((x) => x.miss.rps),
+          ),
+          hitVsOncekey:
+            s.store === 'none'
+              ? NaN
+              : pairedRatio(
+                  hits,
+                  ref.map((x) => x.hit?.rps ?? NaN),
+                ),
           remarks,
         });
       }
@@ -550,33 +573,35 @@ export function alternativesTopics(result: AlternativesResult): Topic[] {
   const functionRows = result.rows.filter((r) => r.api === 'function');
   const httpRows = result.rows.filter((r) => r.api === 'http');
   const topics: Topic[] = [];
-  if (functionRows.length > 0 || httpRows.length === 0) topics.push({
-    topic: 'alternatives',
-    title: 'Alternatives, function API: correctness, then calls/s (miss and hit path)',
-    method: result.functionMethod,
-    baseline: 'the Oncekey row on the same store, same round (the bare function is compared with Oncekey on memory)',
-    columns: [
-      ...correctnessColumns,
-      { key: 'correct', label: 'correct', kind: 'text' },
-      { key: 'miss', label: 'miss calls/s', kind: 'int' },
-      { key: 'missVsOncekey', label: 'miss vs Oncekey', kind: 'ratio' },
-      { key: 'hit', label: 'hit calls/s', kind: 'int' },
-      { key: 'hitVsOncekey', label: 'hit vs Oncekey', kind: 'ratio' },
-    ],
-    rows: functionRows.map(baseCells),
-    notes: [
-      ...result.skipped,
-      ...result.notes,
-      ...rowNotes(functionRows),
-      'Per call, Oncekey wrap also arms a lease heartbeat (one background timer; the AbortSignal only when the function reads it), fingerprints the input as RFC 8785 canonical JSON + SHA-256 (node-idempotency: JSON.stringify + BLAKE2s; Powertools: MD5 of the selected field), checks that the result is strict JSON, and makes duplicates in flight wait for the first result instead of failing them. Its memoryStore is bounded (10 000 records, evicting the oldest completed); node-idempotency\'s memory adapter is an unbounded Map.',
-    ],
-  });
+  if (functionRows.length > 0 || httpRows.length === 0)
+    topics.push({
+      topic: 'alternatives',
+      title: 'Alternatives, function API: correctness, then calls/s (miss and hit path)',
+      method: result.functionMethod,
+      baseline: 'the Oncekey row on the same store, same round (the bare function is compared with Oncekey on memory)',
+      columns: [
+        ...correctnessColumns,
+        { key: 'correct', label: 'correct', kind: 'text' },
+        { key: 'miss', label: 'miss calls/s', kind: 'int' },
+        { key: 'missVsOncekey', label: 'miss vs Oncekey', kind: 'ratio' },
+        { key: 'hit', label: 'hit calls/s', kind: 'int' },
+        { key: 'hitVsOncekey', label: 'hit vs Oncekey', kind: 'ratio' },
+      ],
+      rows: functionRows.map(baseCells),
+      notes: [
+        ...result.skipped,
+        ...result.notes,
+        ...rowNotes(functionRows),
+        "Per call, Oncekey wrap also arms a lease heartbeat (one background timer; the AbortSignal only when the function reads it), fingerprints the input as RFC 8785 canonical JSON + SHA-256 (node-idempotency: JSON.stringify + BLAKE2s; Powertools: MD5 of the selected field), checks that the result is strict JSON, and makes duplicates in flight wait for the first result instead of failing them. Its memoryStore is bounded (10 000 records, evicting the oldest completed); node-idempotency's memory adapter is an unbounded Map.",
+      ],
+    });
   if (httpRows.length > 0) {
     topics.push({
       topic: 'alternatives-http',
       title: 'Alternatives, HTTP (Express): correctness, then requests/s (miss and hit path)',
       method: result.httpMethod,
-      baseline: 'the Express + oncekey/express row (vs Oncekey) or bare Express (vs bare), same round; CPU µs/req is the server process\'s CPU time per request served',
+      baseline:
+        "the Express + oncekey/express row (vs Oncekey) or bare Express (vs bare), same round; CPU µs/req is the server process's CPU time per request served",
       columns: [
         ...correctnessColumns,
         { key: 'correct', label: 'correct', kind: 'text' },
@@ -614,7 +639,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     functions: !process.argv.includes('--no-functions'),
     log: (line) => console.error(line),
   });
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
+  if (process.argv.includes('--json'))
+    console.log(JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
   else for (const topic of alternativesTopics(result)) console.log(`${formatText(topic)}\n`);
 }
-

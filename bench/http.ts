@@ -143,7 +143,11 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     for (const { kind } of VARIANTS) {
       const url = urls.get(kind)!;
       // The hit key's first request runs alone, so the measured runs only ever replay it.
-      const first = await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': HIT_KEY }, body: BODY });
+      const first = await fetch(`${url}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': HIT_KEY },
+        body: BODY,
+      });
       if (first.status !== 201) throw new Error(`bench: ${kind} answered ${first.status} to the first request`);
       for (const path of ['miss', 'hit'] as const) await load(url, path, warmupMs, connections);
     }
@@ -172,7 +176,10 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
           p99Ms: median.p99,
           runs: all.map((r) => r.rps),
           failures: all.reduce((n, r) => n + r.failures, 0),
-          ratioToBaseline: pairedRatio(all.map((r) => r.rps), baseline),
+          ratioToBaseline: pairedRatio(
+            all.map((r) => r.rps),
+            baseline,
+          ),
         });
       }
     }
@@ -197,7 +204,11 @@ export function formatHttpBench(results: readonly HttpBenchResult[]): string {
   ]);
   const header = ['POST /orders', 'path', 'req/s (median)', 'vs bare', 'p50 ms', 'p99 ms', 'runs', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -211,7 +222,13 @@ async function serve(kind: ServerKind, upstream: string | undefined): Promise<vo
   const { sqliteStore } = await import('../src/store/sqlite.js');
   if (kind === 'gateway') {
     const { createGateway } = await import('../src/gateway/gateway.js');
-    const gateway = createGateway({ upstream: upstream!, store: sqliteStore({ path: join(dir, 'gateway.db') }), port: 0, adminPort: false, processMetrics: false });
+    const gateway = createGateway({
+      upstream: upstream!,
+      store: sqliteStore({ path: join(dir, 'gateway.db') }),
+      port: 0,
+      adminPort: false,
+      processMetrics: false,
+    });
     const { url } = await gateway.listen();
     console.log(`listening ${url}`);
     return;

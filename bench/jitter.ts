@@ -12,12 +12,7 @@
  *   npx tsx bench/jitter.ts [--json] [--clients 100] [--runs 5] [--seed 1]
  */
 import { pathToFileURL } from 'node:url';
-import {
-  decorrelatedBackoff,
-  exponentialBackoff,
-  seededRandom,
-  type Backoff,
-} from '../src/resilience/index.js';
+import { decorrelatedBackoff, exponentialBackoff, seededRandom, type Backoff } from '../src/resilience/index.js';
 
 export type JitterStrategy = 'none' | 'full' | 'equal' | 'decorrelated';
 

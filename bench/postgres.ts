@@ -121,7 +121,6 @@ function bareVariant(pool: pg.Pool, schema: string, concurrency: number): Varian
   };
 }
 
-
 /** Runs both variants, interleaved, and returns one result per variant. */
 export async function benchPostgres(options: PostgresBenchOptions = {}): Promise<PostgresBenchResult[]> {
   const url = options.url ?? postgresUrl();

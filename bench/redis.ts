@@ -78,12 +78,14 @@ function storeVariant(url: string, concurrency: number): Variant {
       const store = redisStore({ client: url, prefix });
       try {
         await store.ping();
-        return (await inFlight(concurrency, durationMs, async (n) => {
-          const ref = { scope: SCOPE, key: `key-${n}` };
-          const r = await store.begin(ref, FINGERPRINT, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
-          if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
-          await store.commit(ref, r.token, OUTCOME, TTL_MS);
-        })).ops;
+        return (
+          await inFlight(concurrency, durationMs, async (n) => {
+            const ref = { scope: SCOPE, key: `key-${n}` };
+            const r = await store.begin(ref, FINGERPRINT, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
+            if (r.kind !== 'acquired') throw new Error(`bench: expected acquired, got ${r.kind}`);
+            await store.commit(ref, r.token, OUTCOME, TTL_MS);
+          })
+        ).ops;
       } finally {
         await store.close();
       }
@@ -99,13 +101,15 @@ function bareVariant(url: string, concurrency: number): Variant {
       const client = new Redis(url, recommendedRedisOptions());
       try {
         await client.ping();
-        return (await inFlight(concurrency, durationMs, async (n) => {
-          const key = `${prefix}{${SCOPE}}:${n}`;
-          const token = randomBytes(16).toString('base64url');
-          const claimed = await client.set(key, `${token}:${FINGERPRINT}`, 'PX', LEASE_MS, 'NX');
-          if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
-          await client.set(key, OUTCOME, 'PX', TTL_MS);
-        })).ops;
+        return (
+          await inFlight(concurrency, durationMs, async (n) => {
+            const key = `${prefix}{${SCOPE}}:${n}`;
+            const token = randomBytes(16).toString('base64url');
+            const claimed = await client.set(key, `${token}:${FINGERPRINT}`, 'PX', LEASE_MS, 'NX');
+            if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
+            await client.set(key, OUTCOME, 'PX', TTL_MS);
+          })
+        ).ops;
       } finally {
         await client.quit();
       }
@@ -130,13 +134,15 @@ function fencedVariant(url: string, concurrency: number): Variant {
       const client = new Redis(url, recommendedRedisOptions());
       try {
         const sha = String(await client.script('LOAD', FENCED_SET));
-        return (await inFlight(concurrency, durationMs, async (n) => {
-          const key = `${prefix}{${SCOPE}}:${n}`;
-          const held = `${randomBytes(16).toString('base64url')}:${FINGERPRINT}`;
-          const claimed = await client.set(key, held, 'PX', LEASE_MS, 'NX');
-          if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
-          if (Number(await client.evalsha(sha, 1, key, held, OUTCOME, TTL_MS)) !== 1) throw new Error('bench: fenced SET did nothing');
-        })).ops;
+        return (
+          await inFlight(concurrency, durationMs, async (n) => {
+            const key = `${prefix}{${SCOPE}}:${n}`;
+            const held = `${randomBytes(16).toString('base64url')}:${FINGERPRINT}`;
+            const claimed = await client.set(key, held, 'PX', LEASE_MS, 'NX');
+            if (claimed !== 'OK') throw new Error('bench: bare SET NX did nothing');
+            if (Number(await client.evalsha(sha, 1, key, held, OUTCOME, TTL_MS)) !== 1) throw new Error('bench: fenced SET did nothing');
+          })
+        ).ops;
       } finally {
         await client.quit();
       }

@@ -99,7 +99,8 @@ async function storeTopic(quick: boolean): Promise<Topic[]> {
       topic: 'store',
       title: 'Stores in process: begin+commit per second vs the bare minimum',
       method: `in-process loop, one pair at a time on a fresh key, ~200-byte outcome; ${quick ? '3 rounds of 40 ms' : '15 interleaved rounds of 300 ms'} after a warm-up, each SQLite run on a fresh WAL file`,
-      baseline: 'median of per-round ratios against the bare loop on the same kind of file (bare better-sqlite3 INSERT ON CONFLICT + fenced UPDATE, same synchronous) or a bare Map for memoryStore; CPU ratio = bare CPU per pair / store CPU per pair',
+      baseline:
+        'median of per-round ratios against the bare loop on the same kind of file (bare better-sqlite3 INSERT ON CONFLICT + fenced UPDATE, same synchronous) or a bare Map for memoryStore; CPU ratio = bare CPU per pair / store CPU per pair',
       columns: [
         { key: 'name', label: 'begin+commit', kind: 'text' },
         { key: 'opsPerSec', label: 'ops/s', kind: 'int' },
@@ -179,12 +180,10 @@ async function redisTopic(quick: boolean): Promise<Topic[]> {
     {
       ...base,
       method: `ioredis with auto-pipelining, ${results[0]?.concurrency ?? '?'} pairs in flight on fresh keys, ~200-byte outcome, interleaved rounds, keys deleted after each run`,
-      baseline: 'median of per-round ratios against SET key NX PX + SET key PX through the same kind of client at the same concurrency; "vs fenced floor": the same against SET NX + the smallest fenced commit (a GET-compare-SET Lua script), the least a store whose commit is fenced can do on Redis 7',
+      baseline:
+        'median of per-round ratios against SET key NX PX + SET key PX through the same kind of client at the same concurrency; "vs fenced floor": the same against SET NX + the smallest fenced commit (a GET-compare-SET Lua script), the least a store whose commit is fenced can do on Redis 7',
       rows,
-      notes: [
-        ...targetNotes(rows, 'name', 'ratioToBare', (n) => n === 'redisStore'),
-        ...fencedFloorNote(results),
-      ],
+      notes: [...targetNotes(rows, 'name', 'ratioToBare', (n) => n === 'redisStore'), ...fencedFloorNote(results)],
     },
   ];
 }
@@ -228,14 +227,17 @@ async function httpTopic(quick: boolean): Promise<Topic[]> {
   for (const row of rows) {
     const r = row.vsBare;
     if (String(row.name).startsWith('bare') || typeof r !== 'number' || !(r < TARGET)) continue;
-    notes.push(`${row.name} (${row.path} path) misses the target (within ${pct(TARGET)} of bare Hono, the stores' yardstick): ${r.toPrecision(2)}× its requests/s.`);
+    notes.push(
+      `${row.name} (${row.path} path) misses the target (within ${pct(TARGET)} of bare Hono, the stores' yardstick): ${r.toPrecision(2)}× its requests/s.`,
+    );
   }
   return [
     {
       topic: 'http',
       title: 'HTTP: POST /orders, requests per second and latency',
       method: `autocannon in its own process, 32 connections, every server in its own process, ${quick ? '1 round of 1 s' : '3 interleaved rounds of 3 s'} after a warm-up; miss = a fresh Idempotency-Key per request (begin + handler + commit), hit = one key replayed`,
-      baseline: 'req/s: median of per-round ratios against bare Hono on the same path; p99: the median round\'s p99 against bare Hono\'s (higher is slower); for the gateway, "vs direct" is the same upstream app reached without it',
+      baseline:
+        'req/s: median of per-round ratios against bare Hono on the same path; p99: the median round\'s p99 against bare Hono\'s (higher is slower); for the gateway, "vs direct" is the same upstream app reached without it',
       columns: [
         { key: 'name', label: 'server', kind: 'text' },
         { key: 'path', label: 'path', kind: 'text' },
@@ -290,7 +292,8 @@ export async function runBenchmarks(options: RunOptions = {}): Promise<Report> {
     scale: () => scaleTopic(quick, full, log),
   };
   for (const name of TOPICS) {
-    const selected = wanted.has(name) || (name === 'alternatives' && wanted.has('alternatives-http')) || (name === 'scale' && wanted.has('sweep'));
+    const selected =
+      wanted.has(name) || (name === 'alternatives' && wanted.has('alternatives-http')) || (name === 'scale' && wanted.has('sweep'));
     if (!selected) continue;
     log(`bench: ${name}…`);
     const start = performance.now();
@@ -301,7 +304,16 @@ export async function runBenchmarks(options: RunOptions = {}): Promise<Report> {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       log(`bench: ${name} failed: ${message}`);
       produced = [
-        { topic: name, title: name, method: '', baseline: '', columns: [], rows: [], notes: [], skipped: `failed: ${(error as Error)?.message ?? error}` },
+        {
+          topic: name,
+          title: name,
+          method: '',
+          baseline: '',
+          columns: [],
+          rows: [],
+          notes: [],
+          skipped: `failed: ${(error as Error)?.message ?? error}`,
+        },
       ];
     }
     const seconds = Math.round((performance.now() - start) / 100) / 10;
@@ -319,15 +331,21 @@ export function findings(report: Report): string[] {
   const out: string[] = [];
   for (const topic of report.topics) {
     if (topic.skipped) continue;
-    for (const note of topic.notes) if (/misses the target|far slower than the bare minimum/.test(note)) out.push(`${topic.topic}: ${note}`);
+    for (const note of topic.notes)
+      if (/misses the target|far slower than the bare minimum/.test(note)) out.push(`${topic.topic}: ${note}`);
     if (topic.topic.startsWith('alternatives')) {
       for (const row of topic.rows) {
         const name = String(row.name);
         if (name.startsWith('Oncekey') || name.includes('oncekey/') || name.startsWith('bare')) continue;
-        for (const [key, label] of [['missVsOncekey', 'miss path'], ['hitVsOncekey', 'hit path']] as const) {
+        for (const [key, label] of [
+          ['missVsOncekey', 'miss path'],
+          ['hitVsOncekey', 'hit path'],
+        ] as const) {
           const r = row[key];
           if (typeof r === 'number' && r > 1) {
-            out.push(`${topic.topic}: ${name} (${row.store}) is ${r.toFixed(2)}× Oncekey on the ${label}${row.correct === 'yes' ? '' : ' (but fails a correctness check)'}.`);
+            out.push(
+              `${topic.topic}: ${name} (${row.store}) is ${r.toFixed(2)}× Oncekey on the ${label}${row.correct === 'yes' ? '' : ' (but fails a correctness check)'}.`,
+            );
           }
         }
       }
@@ -349,7 +367,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
   const full = process.argv.includes('--full');
-  const only = arg('--only')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = arg('--only')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const results = arg('--results');
   const complete = !only && !quick;
   const resultsPath = process.argv.includes('--no-results')

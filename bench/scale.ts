@@ -627,14 +627,15 @@ export function scaleTopics(result: ScaleResult, mode: string): Topic[] {
     .map((s) => `${s.store}: sweep reported ${s.removed} records removed, expected ${s.records}.`);
   for (const s of result.sweeps) {
     // Batched removal costs more than one bulk statement by design, but not by an order of magnitude.
-    if (s.timeVsBare > 10) sweepNotes.push(`${s.store}: sweep is far slower than the bare minimum (${s.timeVsBare.toPrecision(3)}× its time).`);
+    if (s.timeVsBare > 10)
+      sweepNotes.push(`${s.store}: sweep is far slower than the bare minimum (${s.timeVsBare.toPrecision(3)}× its time).`);
   }
   return [
     {
       topic: 'scale',
       title: 'Scale: begin latency and footprint by stored keys',
       method: `sizes ${result.sizes.map((s) => s.toLocaleString('en-US')).join(', ')} (${mode}); records filled in bulk in the store's own layout from a template the store wrote (memory: through begin+commit), keys over ${SCOPES} scopes; ${result.samples} sequential begin calls per figure after a warm-up`,
-      baseline: 'growth = the figure divided by the same store\'s figure at the smallest size',
+      baseline: "growth = the figure divided by the same store's figure at the smallest size",
       columns: growthColumns,
       rows: result.rows.map((r) => ({ ...r, mib: r.bytes / 2 ** 20 })),
       notes: [...result.skipped, ...footprintNotes],
@@ -642,8 +643,9 @@ export function scaleTopics(result: ScaleResult, mode: string): Topic[] {
     {
       topic: 'sweep',
       title: 'Sweep: removing expired records',
-      method: 'records written at T with a 1 h TTL, the injected clock moved to T + 2 h, sweep() called until it returns 0; the bare minimum runs on an identical copy',
-      baseline: 'time vs bare = sweep time divided by the bare minimum\'s time on the same data (higher is slower)',
+      method:
+        'records written at T with a 1 h TTL, the injected clock moved to T + 2 h, sweep() called until it returns 0; the bare minimum runs on an identical copy',
+      baseline: "time vs bare = sweep time divided by the bare minimum's time on the same data (higher is slower)",
       columns: sweepColumns,
       rows: result.sweeps.map((s) => ({ ...s })),
       notes: [...result.skipped, ...sweepNotes],

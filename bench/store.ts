@@ -179,7 +179,6 @@ function memoryVariant(): Variant {
   return { name: 'memoryStore', run: (durationMs, outcome) => timeStore(memoryStore(), durationMs, outcome) };
 }
 
-
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Runs every variant, interleaved, and returns one result per variant. */

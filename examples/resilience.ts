@@ -20,8 +20,7 @@ export class UpstreamError extends Error {
   }
 }
 
-const transient = (error: unknown) =>
-  !(error instanceof UpstreamError) || [429, 502, 503, 504].includes(error.status);
+const transient = (error: unknown) => !(error instanceof UpstreamError) || [429, 502, 503, 504].includes(error.status);
 
 /** Reads prices from a flaky upstream: at most 2 s per call, and no hammering while it is down. */
 export function createPriceReader({ fetch = globalThis.fetch, clock = systemClock } = {}) {

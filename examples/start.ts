@@ -19,7 +19,9 @@ let api;
 try {
   api = await startOrdersApi({ port: ordersPort, delayMs });
 } catch (error) {
-  fail(`cannot start the orders API on port ${ordersPort} (${(error as NodeJS.ErrnoException).code ?? String(error)}); set ORDERS_PORT to another port`);
+  fail(
+    `cannot start the orders API on port ${ordersPort} (${(error as NodeJS.ErrnoException).code ?? String(error)}); set ORDERS_PORT to another port`,
+  );
 }
 
 let proxy;
@@ -31,7 +33,9 @@ try {
   proxy = await startProxy(parsed.config, { out: () => {}, err: (line) => process.stderr.write(`${line}\n`) });
 } catch (error) {
   await api.close();
-  fail(`cannot start the gateway: ${error instanceof Error ? error.message : String(error)} (ONCEKEY_PORT and ONCEKEY_ADMIN_PORT choose its ports)`);
+  fail(
+    `cannot start the gateway: ${error instanceof Error ? error.message : String(error)} (ONCEKEY_PORT and ONCEKEY_ADMIN_PORT choose its ports)`,
+  );
 }
 
 // Keys unique to this run: the store outlives it, and a key from a previous run would replay.
@@ -39,7 +43,8 @@ const run = randomBytes(3).toString('hex');
 const gateway = proxy.url;
 const json = "-H 'Content-Type: application/json'";
 const post = (key: string, body: string): string => `curl -i -X POST ${gateway}/orders -H 'Idempotency-Key: ${key}' ${json} -d '${body}'`;
-const quiet = (key: string, body: string): string => `curl -s -o /dev/null -X POST ${gateway}/orders -H 'Idempotency-Key: ${key}' ${json} -d '${body}'`;
+const quiet = (key: string, body: string): string =>
+  `curl -s -o /dev/null -X POST ${gateway}/orders -H 'Idempotency-Key: ${key}' ${json} -d '${body}'`;
 const book = '{"item":"book","quantity":1}';
 const pens = '{"item":"pen","quantity":2}';
 const seconds = Math.round(delayMs / 100) / 10;

@@ -5,7 +5,15 @@ import { type Entry, History } from './history.js';
 import { random } from './random.js';
 
 /** A history built by hand: `ok('a', 'e1')` is one client operation on key a acknowledged with effect e1. */
-function hist(build: (h: { ok: (key: string, value?: string) => void; fail: (key: string) => void; unknown: (key: string) => void; expire: (key: string) => void; open: (key: string) => void }) => void): Entry[] {
+function hist(
+  build: (h: {
+    ok: (key: string, value?: string) => void;
+    fail: (key: string) => void;
+    unknown: (key: string) => void;
+    expire: (key: string) => void;
+    open: (key: string) => void;
+  }) => void,
+): Entry[] {
   let t = 0;
   const h = new History(() => t++);
   build({
@@ -32,7 +40,18 @@ describe('check', () => {
     });
     const verdict = check({ history, effects: [fx('a', 'e1'), fx('b', 'e2')], guarantee: 'exactly-once' });
     expect(verdict.valid).toBe(true);
-    expect(verdict.counts).toEqual({ operations: 6, ok: 3, fail: 1, unknown: 2, keys: 3, effects: 2, takeovers: 0, lost: 0, duplicated: 0, unexpected: 0 });
+    expect(verdict.counts).toEqual({
+      operations: 6,
+      ok: 3,
+      fail: 1,
+      unknown: 2,
+      keys: 3,
+      effects: 2,
+      takeovers: 0,
+      lost: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
   });
 
   test('lost: acknowledged but no effect in the ledger', () => {
@@ -68,7 +87,10 @@ describe('check', () => {
 
   test('duplicated: two effects for one key in exactly-once mode, even when a lease was taken over', () => {
     const history = hist((h) => h.ok('a', 'e2'));
-    const leases: LeaseGrant[] = [{ key: 'a', attempt: 1, recovered: false }, { key: 'a', attempt: 2, recovered: true }];
+    const leases: LeaseGrant[] = [
+      { key: 'a', attempt: 1, recovered: false },
+      { key: 'a', attempt: 2, recovered: true },
+    ];
     const verdict = check({ history, effects: [fx('a', 'e1'), fx('a', 'e2')], leases, guarantee: 'exactly-once' });
     expect(verdict.counts.duplicated).toBe(1);
     expect(verdict.valid).toBe(false);
@@ -81,21 +103,43 @@ describe('check', () => {
     expect(without.counts.duplicated).toBe(1);
     expect(without.valid).toBe(false);
 
-    const withTakeover = check({ history, effects, leases: [{ key: 'a', attempt: 1, recovered: false }, { key: 'a', attempt: 2, recovered: true }], guarantee: 'once-per-lease' });
+    const withTakeover = check({
+      history,
+      effects,
+      leases: [
+        { key: 'a', attempt: 1, recovered: false },
+        { key: 'a', attempt: 2, recovered: true },
+      ],
+      guarantee: 'once-per-lease',
+    });
     expect(withTakeover.valid).toBe(true);
     expect(withTakeover.counts.takeovers).toBe(1);
   });
 
   test('once-per-lease: one take-over allows one extra effect, not two', () => {
     const history = hist((h) => h.ok('a', 'e3'));
-    const effects = [fx('a', 'e1', { attempt: 1 }), fx('a', 'e2', { attempt: 2, recovered: true }), fx('a', 'e3', { attempt: 2, recovered: true })];
+    const effects = [
+      fx('a', 'e1', { attempt: 1 }),
+      fx('a', 'e2', { attempt: 2, recovered: true }),
+      fx('a', 'e3', { attempt: 2, recovered: true }),
+    ];
     // Stamped effects count take-overs too; two effects stamped recovered but only one grant recorded.
     const leases: LeaseGrant[] = [{ key: 'a', attempt: 2, recovered: true }];
-    const verdict = check({ history, effects: [effects[0]!, effects[1]!, fx('a', 'e3', { attempt: 1 })], leases, guarantee: 'once-per-lease' });
+    const verdict = check({
+      history,
+      effects: [effects[0]!, effects[1]!, fx('a', 'e3', { attempt: 1 })],
+      leases,
+      guarantee: 'once-per-lease',
+    });
     expect(verdict.counts.duplicated).toBe(1);
     expect(verdict.valid).toBe(false);
     // A take-over of someone else's key does not help this one.
-    const other = check({ history, effects: [fx('a', 'e1'), fx('a', 'e3')], leases: [{ key: 'b', attempt: 2, recovered: true }], guarantee: 'once-per-lease' });
+    const other = check({
+      history,
+      effects: [fx('a', 'e1'), fx('a', 'e3')],
+      leases: [{ key: 'b', attempt: 2, recovered: true }],
+      guarantee: 'once-per-lease',
+    });
     expect(other.counts.duplicated).toBe(1);
   });
 

@@ -106,7 +106,11 @@ export function check(input: CheckInput): Verdict {
   for (const entry of input.history) {
     if (entry.type === 'invoke' && !completed.has(entry.id)) {
       unknown++;
-      anomalies.push({ kind: 'incomplete', key: entry.key, detail: `operation ${entry.id} of ${entry.process} never completed (counted as unknown)` });
+      anomalies.push({
+        kind: 'incomplete',
+        key: entry.key,
+        detail: `operation ${entry.id} of ${entry.process} never completed (counted as unknown)`,
+      });
     }
   }
 
@@ -123,7 +127,14 @@ export function check(input: CheckInput): Verdict {
     for (const value of values) {
       if (value !== undefined && ids.has(value)) continue;
       lost++;
-      anomalies.push({ kind: 'lost', key, detail: value === undefined ? 'acknowledged without an effect id' : `acknowledged effect ${value} is not in the ledger (ledger has ${ids.size} for this key)` });
+      anomalies.push({
+        kind: 'lost',
+        key,
+        detail:
+          value === undefined
+            ? 'acknowledged without an effect id'
+            : `acknowledged effect ${value} is not in the ledger (ledger has ${ids.size} for this key)`,
+      });
     }
   }
 

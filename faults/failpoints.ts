@@ -13,9 +13,15 @@
 export const FAILPOINTS = ['before-begin', 'after-effect', 'after-commit'] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 
-const armed = new Set((process.env.ONCEKEY_FAILPOINT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const armed = new Set(
+  (process.env.ONCEKEY_FAILPOINT ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 for (const name of armed) {
-  if (!(FAILPOINTS as readonly string[]).includes(name)) throw new Error(`ONCEKEY_FAILPOINT: unknown failpoint ${name}; known: ${FAILPOINTS.join(', ')}`);
+  if (!(FAILPOINTS as readonly string[]).includes(name))
+    throw new Error(`ONCEKEY_FAILPOINT: unknown failpoint ${name}; known: ${FAILPOINTS.join(', ')}`);
 }
 const fireAt = Number(process.env.ONCEKEY_FAILPOINT_HIT ?? 1);
 let hits = 0;

@@ -12,9 +12,10 @@ import { type Entry, History } from './history.js';
 import { type Random, hash, random } from './random.js';
 
 /** The suite's seed: `--seed` (ONCEKEY_FAULT_SEED), else drawn now and printed. */
-export const SEED = process.env.ONCEKEY_FAULT_SEED !== undefined && process.env.ONCEKEY_FAULT_SEED !== ''
-  ? Number(process.env.ONCEKEY_FAULT_SEED) >>> 0
-  : (Date.now() ^ process.pid) >>> 0;
+export const SEED =
+  process.env.ONCEKEY_FAULT_SEED !== undefined && process.env.ONCEKEY_FAULT_SEED !== ''
+    ? Number(process.env.ONCEKEY_FAULT_SEED) >>> 0
+    : (Date.now() ^ process.pid) >>> 0;
 /** Multiplies the amount of work per scenario (`--scale`, soak). */
 export const SCALE = Math.max(1, Number(process.env.ONCEKEY_FAULT_SCALE ?? 1));
 /** Longest a scenario may run before the watchdog stops it (below vitest's testTimeout). */
@@ -45,7 +46,11 @@ export interface ScenarioOptions {
   readonly keep?: boolean;
 }
 
-export async function runScenario(name: string, body: (s: Scenario) => Promise<Outcome | Outcome[]>, options: ScenarioOptions = {}): Promise<Verdict[]> {
+export async function runScenario(
+  name: string,
+  body: (s: Scenario) => Promise<Outcome | Outcome[]>,
+  options: ScenarioOptions = {},
+): Promise<Verdict[]> {
   const keepFailures = options.keep ?? true;
   const seed = hash(`${SEED}:${name}`);
   const dir = mkdtempSync(join(tmpdir(), `oncekey-faults-${name.replace(/\W+/g, '-')}-`));
@@ -67,7 +72,10 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
   // Every wait in a scenario is bounded; this bounds the whole, and says what was still open.
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name} still running after ${LIMIT_MS} ms (seed ${SEED}); ${openOperations(history.entries)}`)), LIMIT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${name} still running after ${LIMIT_MS} ms (seed ${SEED}); ${openOperations(history.entries)}`)),
+      LIMIT_MS,
+    );
   });
   try {
     const running = body(scenario);
@@ -94,7 +102,8 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<O
     const line = `${formatCounts(label, SEED, verdict.counts)}${nemesis(history.entries)} ${((performance.now() - started) / 1000).toFixed(1)}s${i === 0 && violations.length > 0 ? ` violations=${violations.length}` : ''}`;
     process.stdout.write(`${line}\n`);
     record(line);
-    for (const a of verdict.anomalies.filter((a) => a.kind !== 'incomplete').slice(0, 10)) problems.push(`${label}: ${a.kind} ${a.key}: ${a.detail}`);
+    for (const a of verdict.anomalies.filter((a) => a.kind !== 'incomplete').slice(0, 10))
+      problems.push(`${label}: ${a.kind} ${a.key}: ${a.detail}`);
     if (!verdict.valid && keepFailures) keep(label, (outcomes[i]!.history ?? history).entries, verdict);
   });
   for (const v of violations.slice(0, 10)) problems.push(`${name}: ${v}`);
@@ -113,8 +122,14 @@ function openOperations(entries: readonly Entry[]): string {
     if (e.type === 'invoke') open.set(e.id, e);
     else if (e.type !== 'nemesis') open.delete(e.id);
   }
-  const tail = entries.slice(-8).map((e) => JSON.stringify(e)).join('\n    ');
-  return `${open.size} operation(s) open: ${[...open.values()].slice(0, 10).map((e) => JSON.stringify(e)).join(', ')}; last entries:\n    ${tail}`;
+  const tail = entries
+    .slice(-8)
+    .map((e) => JSON.stringify(e))
+    .join('\n    ');
+  return `${open.size} operation(s) open: ${[...open.values()]
+    .slice(0, 10)
+    .map((e) => JSON.stringify(e))
+    .join(', ')}; last entries:\n    ${tail}`;
 }
 
 /** ` nemesis=crash:4,blackhole:2`, or nothing. */

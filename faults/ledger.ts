@@ -49,7 +49,9 @@ export class Ledger {
   }
 
   leases(): LeaseGrant[] {
-    return (this.#db.prepare('SELECT key, attempt, recovered FROM leases').all() as { key: string; attempt: number; recovered: number }[]).map((r) => ({
+    return (
+      this.#db.prepare('SELECT key, attempt, recovered FROM leases').all() as { key: string; attempt: number; recovered: number }[]
+    ).map((r) => ({
       key: r.key,
       attempt: r.attempt,
       recovered: r.recovered === 1,

@@ -87,5 +87,7 @@ export async function startFixture(script: string, env: Record<string, string>):
 }
 
 function withoutFailpoints(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ONCEKEY_FAILPOINT') && name !== 'ONCEKEY_FAULT_MUTATION'));
+  return Object.fromEntries(
+    Object.entries(env).filter(([name]) => !name.startsWith('ONCEKEY_FAILPOINT') && name !== 'ONCEKEY_FAULT_MUTATION'),
+  );
 }

@@ -29,7 +29,13 @@ function fail(message: string): never {
 let values: { seed?: string; only?: string; duration?: string; scale?: string; help?: boolean };
 try {
   ({ values } = parseArgs({
-    options: { seed: { type: 'string' }, only: { type: 'string' }, duration: { type: 'string' }, scale: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      seed: { type: 'string' },
+      only: { type: 'string' },
+      duration: { type: 'string' },
+      scale: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: false,
   }));
@@ -43,7 +49,8 @@ if (values.help) {
 const seed = values.seed === undefined ? randomInt(2 ** 31) : Number(values.seed);
 if (!Number.isSafeInteger(seed) || seed < 0) fail(`--seed: expected a non-negative integer, got ${values.seed}`);
 const durationMs = values.duration === undefined ? 0 : ms(values.duration);
-if (durationMs === undefined || !Number.isFinite(durationMs) || durationMs < 0) fail(`--duration: expected a duration such as 10m, got ${values.duration}`);
+if (durationMs === undefined || !Number.isFinite(durationMs) || durationMs < 0)
+  fail(`--duration: expected a duration such as 10m, got ${values.duration}`);
 const scale = values.scale === undefined ? 1 : Number(values.scale);
 if (!Number.isSafeInteger(scale) || scale < 1) fail(`--scale: expected a positive integer, got ${values.scale}`);
 
@@ -51,7 +58,9 @@ const dir = mkdtempSync(join(tmpdir(), 'oncekey-faults-run-'));
 const results = join(dir, 'results.txt');
 
 function pass(passSeed: number): Promise<number> {
-  process.stdout.write(`\n[faults] pass with seed ${passSeed}${values.only ? ` (only ${values.only})` : ''}${scale > 1 ? ` (scale ${scale})` : ''}\n`);
+  process.stdout.write(
+    `\n[faults] pass with seed ${passSeed}${values.only ? ` (only ${values.only})` : ''}${scale > 1 ? ` (scale ${scale})` : ''}\n`,
+  );
   const child = spawn(process.execPath, [VITEST, 'run', '--config', 'vitest.faults.config.ts'], {
     cwd: REPO,
     stdio: 'inherit',
@@ -76,7 +85,7 @@ function pass(passSeed: number): Promise<number> {
 }
 
 const start = performance.now();
-let code = 0;
+let code: number;
 let passes = 0;
 do {
   code = await pass(seed + passes);
@@ -90,6 +99,12 @@ try {
   // no scenario reported (all skipped, or vitest failed before running one)
 }
 rmSync(dir, { recursive: true, force: true });
-process.stdout.write(`\n[faults] ${passes} pass(es) in ${((performance.now() - start) / 1000).toFixed(0)} s, first seed ${seed}; counts per scenario:\n${lines.join('\n')}\n`);
-process.stdout.write(code === 0 ? '[faults] all scenarios valid\n' : `[faults] FAILED (exit ${code}); replay with: npm run test:faults -- --seed ${seed + passes - 1}\n`);
+process.stdout.write(
+  `\n[faults] ${passes} pass(es) in ${((performance.now() - start) / 1000).toFixed(0)} s, first seed ${seed}; counts per scenario:\n${lines.join('\n')}\n`,
+);
+process.stdout.write(
+  code === 0
+    ? '[faults] all scenarios valid\n'
+    : `[faults] FAILED (exit ${code}); replay with: npm run test:faults -- --seed ${seed + passes - 1}\n`,
+);
 process.exit(code);

@@ -67,8 +67,20 @@ export async function upstream(s: Scenario, ledger: Ledger, defects?: UpstreamDe
 export type GatewayOptions = Omit<GatewayFixtureConfig, 'port'>;
 
 /** A supervised gateway fixture (see fixtures/gateway.ts), started. */
-export async function gateway(s: Scenario, label: string, config: GatewayOptions, schedule: readonly Armed[] = [], extraEnv: Record<string, string> = {}): Promise<Supervisor> {
-  const sup = new Supervisor(s, label, 'gateway.ts', (port) => ({ ...extraEnv, ONCEKEY_FAULT_GATEWAY: JSON.stringify({ ...config, port }) }), schedule);
+export async function gateway(
+  s: Scenario,
+  label: string,
+  config: GatewayOptions,
+  schedule: readonly Armed[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<Supervisor> {
+  const sup = new Supervisor(
+    s,
+    label,
+    'gateway.ts',
+    (port) => ({ ...extraEnv, ONCEKEY_FAULT_GATEWAY: JSON.stringify({ ...config, port }) }),
+    schedule,
+  );
   await sup.start();
   return sup;
 }

@@ -29,7 +29,13 @@ export class Supervisor {
   #loop: Promise<void> | undefined;
   crashes = 0;
 
-  constructor(scenario: Scenario, label: string, script: 'gateway.ts' | 'worker.ts', env: (port: number) => Record<string, string>, schedule: readonly Armed[] = []) {
+  constructor(
+    scenario: Scenario,
+    label: string,
+    script: 'gateway.ts' | 'worker.ts',
+    env: (port: number) => Record<string, string>,
+    schedule: readonly Armed[] = [],
+  ) {
     this.#scenario = scenario;
     this.#label = label;
     this.#script = script;
@@ -96,9 +102,14 @@ export class Supervisor {
       if (this.#stopped) return;
       this.crashes++;
       if (armed === undefined) {
-        this.#scenario.violation(`${this.#label} exited without an armed failpoint (${exit.code ?? exit.signal}): ${fixture.stderr.slice(-600)}`);
+        this.#scenario.violation(
+          `${this.#label} exited without an armed failpoint (${exit.code ?? exit.signal}): ${fixture.stderr.slice(-600)}`,
+        );
       }
-      this.#scenario.history.nemesis('crash', `${this.#label} at ${armed ? `${armed.name}#${armed.hit}` : 'unarmed'} (${exit.signal ?? exit.code})`);
+      this.#scenario.history.nemesis(
+        'crash',
+        `${this.#label} at ${armed ? `${armed.name}#${armed.hit}` : 'unarmed'} (${exit.signal ?? exit.code})`,
+      );
     }
   }
 

@@ -11,8 +11,7 @@ import type { History } from './history.js';
 import type { Random } from './random.js';
 
 export type Reply =
-  | { readonly kind: 'ok'; readonly value: string | undefined }
-  | { readonly kind: 'fail' | 'unknown'; readonly error: string };
+  { readonly kind: 'ok'; readonly value: string | undefined } | { readonly kind: 'fail' | 'unknown'; readonly error: string };
 
 /** Sends one attempt for a key somewhere (a gateway, a worker). */
 export type Target = (key: string, timeoutMs: number) => Promise<Reply>;
@@ -20,7 +19,13 @@ export type Target = (key: string, timeoutMs: number) => Promise<Reply>;
 /** `POST {url}/effects` with `Idempotency-Key: K` and body `{"key":"K"}` — through a gateway. */
 export function gatewayTarget(urls: () => readonly string[], rand: Random): Target {
   return (key, timeoutMs) =>
-    attempt(`${rand.pick(urls())}/effects`, { 'content-type': 'application/json', 'idempotency-key': `"${key}"` }, JSON.stringify({ key }), key, timeoutMs);
+    attempt(
+      `${rand.pick(urls())}/effects`,
+      { 'content-type': 'application/json', 'idempotency-key': `"${key}"` },
+      JSON.stringify({ key }),
+      key,
+      timeoutMs,
+    );
 }
 
 /** `POST {url}/op?key=K` — to a library worker. */
@@ -126,7 +131,9 @@ export async function runClients(keys: readonly string[], o: ClientOptions): Pro
   };
   await Promise.all(Array.from({ length: o.clients }, (_, i) => client(i)));
   if (o.stop && !o.stop()) {
-    throw new Error(`the plan's ${keys.length} requests ran out while the faults went on: the run tested less than it should; make the plan longer`);
+    throw new Error(
+      `the plan's ${keys.length} requests ran out while the faults went on: the run tested less than it should; make the plan longer`,
+    );
   }
 }
 

@@ -43,7 +43,10 @@ function expectWellFormed(topic: Topic): void {
       // NaN stands for "not measurable" in memory; the JSON output turns it into null.
       if (!Number.isNaN(r)) expect(Number.isFinite(r)).toBe(true);
     }
-    expect(ratios.some((r) => typeof r === 'number' && Number.isFinite(r)), `${topic.topic}: a row without any ratio`).toBe(true);
+    expect(
+      ratios.some((r) => typeof r === 'number' && Number.isFinite(r)),
+      `${topic.topic}: a row without any ratio`,
+    ).toBe(true);
   }
 }
 
@@ -87,7 +90,13 @@ describe('npm run bench (smoke)', () => {
     expectWellFormed(topic!);
     const byName = (name: string, store: string) => result.rows.find((r) => r.name === name && r.store === store);
     const oncekey = byName('Oncekey wrap', 'memory')!;
-    expect(oncekey.correctness).toMatchObject({ duplicateExecutions: 1, extraExecutions: 0, correct: true, otherPayload: 'FINGERPRINT_MISMATCH', retry: 'first result' });
+    expect(oncekey.correctness).toMatchObject({
+      duplicateExecutions: 1,
+      extraExecutions: 0,
+      correct: true,
+      otherPayload: 'FINGERPRINT_MISMATCH',
+      retry: 'first result',
+    });
     expect(oncekey.missVsOncekey).toBe(1);
     // The check sees what it should: without idempotency, every duplicate runs.
     const bare = byName('bare function (no idempotency)', 'none')!;

@@ -23,8 +23,15 @@ breakerSuite({
       return rows[0] === undefined ? null : (JSON.parse((rows[0] as { snapshot: string }).snapshot) as StoredSnapshot);
     };
     return {
-      workerArgs: (name, threshold, halfOpenAfterMs) =>
-        ['postgres', POSTGRES_URL!, 'public', table, name, String(threshold), String(halfOpenAfterMs)],
+      workerArgs: (name, threshold, halfOpenAfterMs) => [
+        'postgres',
+        POSTGRES_URL!,
+        'public',
+        table,
+        name,
+        String(threshold),
+        String(halfOpenAfterMs),
+      ],
       stored,
       async outage(name, { retryStoreAfterMs }) {
         const direct = new URL(POSTGRES_URL!);

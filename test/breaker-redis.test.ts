@@ -22,8 +22,13 @@ breakerSuite({
     const admin = new Redis(REDIS_URL!);
     const prefix = uniquePrefix('breaker');
     return {
-      workerArgs: (name, threshold, halfOpenAfterMs) =>
-        ['redis', REDIS_URL!, `${prefix}${name}`, String(threshold), String(halfOpenAfterMs)],
+      workerArgs: (name, threshold, halfOpenAfterMs) => [
+        'redis',
+        REDIS_URL!,
+        `${prefix}${name}`,
+        String(threshold),
+        String(halfOpenAfterMs),
+      ],
       stored: (name) => snapshot(admin, `${prefix}${name}`),
       async outage(name, { retryStoreAfterMs }) {
         const server = await startRedisServer();

@@ -139,8 +139,11 @@ describe('client + oncekey middleware through a proxy that loses answers', () =>
     const { app, proxy } = await bed();
     const client = createClient({ baseUrl: proxy.url });
     expect((await client('/orders', { ...order, idempotencyKey: 'order-form-17' })).status).toBe(201);
-    const error = await client('/orders', { ...order, body: JSON.stringify({ item: 'coffee', quantity: 1 }), idempotencyKey: 'order-form-17' })
-      .catch((e: unknown) => e);
+    const error = await client('/orders', {
+      ...order,
+      body: JSON.stringify({ item: 'coffee', quantity: 1 }),
+      idempotencyKey: 'order-form-17',
+    }).catch((e: unknown) => e);
     expect(isIdempotencyKeyReusedError(error)).toBe(true);
     expect((error as { problem: { type: string } }).problem.type).toBe('https://oncekey.dev/problems/fingerprint-mismatch');
     expect(app.created).toHaveLength(1);

@@ -43,9 +43,7 @@ describe('concurrent duplicates', () => {
       await othersRejected.promise;
       return 'done';
     };
-    const settled = await Promise.allSettled(
-      Array.from({ length: 100 }, () => oncekey.run(ref, 1, fn, { onInProgress: 'throw' })),
-    );
+    const settled = await Promise.allSettled(Array.from({ length: 100 }, () => oncekey.run(ref, 1, fn, { onInProgress: 'throw' })));
     const fulfilled = settled.filter((s) => s.status === 'fulfilled');
     const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
     expect(runs).toBe(1);

@@ -14,7 +14,17 @@ function tickingClock() {
 function recorder() {
   const events: Array<[string, unknown]> = [];
   const hooks: OncekeyHooks = {};
-  for (const name of ['onAcquire', 'onRecover', 'onReplay', 'onMismatch', 'onInProgress', 'onCommit', 'onRelease', 'onLeaseLost', 'onError'] as const) {
+  for (const name of [
+    'onAcquire',
+    'onRecover',
+    'onReplay',
+    'onMismatch',
+    'onInProgress',
+    'onCommit',
+    'onRelease',
+    'onLeaseLost',
+    'onError',
+  ] as const) {
     hooks[name] = (event: never) => void events.push([name, event]);
   }
   return { events, hooks };
@@ -43,8 +53,21 @@ describe('hooks', () => {
     const { events, hooks } = recorder();
     const oncekey = new Oncekey({ store: memoryStore(), ttl: '1h', lease: '30s', hooks });
     const boom = new Error('boom');
-    await rejection(oncekey.run(ref, 1, () => { throw boom; }));
-    await rejection(oncekey.run(ref, 1, () => { throw boom; }, { cacheErrors: true }));
+    await rejection(
+      oncekey.run(ref, 1, () => {
+        throw boom;
+      }),
+    );
+    await rejection(
+      oncekey.run(
+        ref,
+        1,
+        () => {
+          throw boom;
+        },
+        { cacheErrors: true },
+      ),
+    );
     await rejection(oncekey.run(ref, 1, () => 'never'));
     const names = events.map(([name]) => name);
     expect(names).toEqual(['onAcquire', 'onRelease', 'onAcquire', 'onCommit', 'onReplay']);

@@ -218,9 +218,22 @@ describe('heartbeat and lease loss', () => {
     const store = memoryStore({ clock });
     const oncekey = new Oncekey({ store, ttl: '1h', lease: 300, clock });
     await oncekey.run({ scope: 's', key: 'ok' }, 1, () => 'ok');
-    await rejection(oncekey.run({ scope: 's', key: 'err' }, 1, () => { throw new Error('x'); }));
+    await rejection(
+      oncekey.run({ scope: 's', key: 'err' }, 1, () => {
+        throw new Error('x');
+      }),
+    );
     await rejection(oncekey.run({ scope: 's', key: 'bad' }, 1, () => ({ d: new Date() })));
-    await oncekey.run({ scope: 's', key: 'cached' }, 1, () => { throw new Error('y'); }, { cacheErrors: true }).catch(() => {});
+    await oncekey
+      .run(
+        { scope: 's', key: 'cached' },
+        1,
+        () => {
+          throw new Error('y');
+        },
+        { cacheErrors: true },
+      )
+      .catch(() => {});
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -82,7 +82,13 @@ describe('Oncekey.run', () => {
   it('a synchronous throw is handled like a rejection', async () => {
     const { oncekey, store } = setup();
     const boom = new TypeError('sync');
-    expect(await rejection(oncekey.run(ref, 1, () => { throw boom; }))).toBe(boom);
+    expect(
+      await rejection(
+        oncekey.run(ref, 1, () => {
+          throw boom;
+        }),
+      ),
+    ).toBe(boom);
     expect(await store.get(ref)).toBeUndefined();
   });
 
@@ -142,7 +148,18 @@ describe('Oncekey.run', () => {
 
   it('stores non-Error throws too', async () => {
     const { oncekey } = setup();
-    expect(await rejection(oncekey.run(ref, 1, () => { throw 'plain string'; }, { cacheErrors: true }))).toBe('plain string');
+    expect(
+      await rejection(
+        oncekey.run(
+          ref,
+          1,
+          () => {
+            throw 'plain string';
+          },
+          { cacheErrors: true },
+        ),
+      ),
+    ).toBe('plain string');
     const replayed = (await rejection(oncekey.run(ref, 1, () => 0))) as ReplayedError;
     expect(replayed.original).toEqual({ name: 'Error', message: 'plain string' });
   });
@@ -186,7 +203,14 @@ describe('Oncekey.run', () => {
 
   it('a codec that throws gives UnserializableResultError with the cause, and releases', async () => {
     const cause = new Error('no can do');
-    const { oncekey, store } = setup({ codec: { encode: () => { throw cause; }, decode: (s) => s } });
+    const { oncekey, store } = setup({
+      codec: {
+        encode: () => {
+          throw cause;
+        },
+        decode: (s) => s,
+      },
+    });
     const error = (await rejection(oncekey.run(ref, 1, () => 1))) as UnserializableResultError;
     expect(error).toBeInstanceOf(UnserializableResultError);
     expect(error.cause).toBe(cause);
@@ -196,7 +220,12 @@ describe('Oncekey.run', () => {
 
   it('rejects bad refs with InvalidKeyError before touching the store', async () => {
     const { oncekey, store } = setup();
-    for (const bad of [{ scope: 's', key: '' }, { scope: 's', key: 'k'.repeat(256) }, { scope: '', key: 'k' }, { scope: 's', key: 5 }]) {
+    for (const bad of [
+      { scope: 's', key: '' },
+      { scope: 's', key: 'k'.repeat(256) },
+      { scope: '', key: 'k' },
+      { scope: 's', key: 5 },
+    ]) {
       expect(await rejection(oncekey.run(bad as never, 1, () => 1))).toBeInstanceOf(InvalidKeyError);
     }
     expect(await oncekey.run({ scope: 's', key: 'k'.repeat(255) }, 1, () => 1)).toMatchObject({ replayed: false });
@@ -219,7 +248,13 @@ describe('Oncekey.run', () => {
     const store = instrumented(memoryStore(), { release: () => unavailable });
     const oncekey = new Oncekey({ store, ttl: '1h', lease: '30s', hooks: { onError: (e) => reported.push(e) } });
     const boom = new Error('boom');
-    expect(await rejection(oncekey.run(ref, 1, () => { throw boom; }))).toBe(boom);
+    expect(
+      await rejection(
+        oncekey.run(ref, 1, () => {
+          throw boom;
+        }),
+      ),
+    ).toBe(boom);
     expect(reported).toEqual([{ ref, during: 'release', error: unavailable }]);
   });
 
@@ -230,7 +265,11 @@ describe('Oncekey.run', () => {
     try {
       const store = instrumented(memoryStore(), { release: () => new StoreUnavailableError('test', 'down') });
       const oncekey = new Oncekey({ store, ttl: '1h', lease: '30s' });
-      await rejection(oncekey.run(ref, 1, () => { throw new Error('boom'); }));
+      await rejection(
+        oncekey.run(ref, 1, () => {
+          throw new Error('boom');
+        }),
+      );
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off('warning', listener);
@@ -250,10 +289,10 @@ describe('Oncekey.wrap', () => {
   it('wraps a function, typed end to end', async () => {
     const { oncekey } = setup();
     let runs = 0;
-    const charge = oncekey.wrap(
-      async (order: Order, run) => ({ charge: `ch_${++runs}`, amount: order.amount, attempt: run.attempt }),
-      { scope: (order) => `${order.tenant}:charge`, key: (order) => order.id },
-    );
+    const charge = oncekey.wrap(async (order: Order, run) => ({ charge: `ch_${++runs}`, amount: order.amount, attempt: run.attempt }), {
+      scope: (order) => `${order.tenant}:charge`,
+      key: (order) => order.id,
+    });
     expectTypeOf(charge).parameter(0).toEqualTypeOf<Order>();
     expectTypeOf(charge).returns.toEqualTypeOf<Promise<{ charge: string; amount: number; attempt: number }>>();
     expectTypeOf(charge.detailed).returns.toEqualTypeOf<Promise<RunResult<{ charge: string; amount: number; attempt: number }>>>();
@@ -268,7 +307,7 @@ describe('Oncekey.wrap', () => {
   it('fingerprints only what the fingerprint option picks', async () => {
     const { oncekey } = setup();
     let runs = 0;
-    const charge = oncekey.wrap((order: Order) => ++runs, {
+    const charge = oncekey.wrap((_order: Order) => ++runs, {
       scope: 'charge',
       key: (order) => order.id,
       fingerprint: ({ amount }) => ({ amount }),

@@ -47,12 +47,13 @@ describe('gateway admin with a store that goes down', () => {
     }
     expect((await fetch(`${adminUrl}/readyz`)).status).toBe(200);
     const after = await scrape(adminUrl);
-    const delta = (outcome: string) => sample(after, 'oncekey_gateway_requests_total', { outcome }) - sample(before, 'oncekey_gateway_requests_total', { outcome });
+    const delta = (outcome: string) =>
+      sample(after, 'oncekey_gateway_requests_total', { outcome }) - sample(before, 'oncekey_gateway_requests_total', { outcome });
     expect([delta('unavailable'), delta('skipped'), delta('executed')]).toEqual([1, 1, 0]);
     expect(sample(after, 'oncekey_store_operation_duration_seconds_count', { operation: 'begin', result: 'error' })).toBe(1);
   });
 
-  test('/metrics is Prometheus text from the gateway\'s own registry', async () => {
+  test("/metrics is Prometheus text from the gateway's own registry", async () => {
     const response = await fetch(`${adminUrl}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();

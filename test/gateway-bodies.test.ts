@@ -36,7 +36,15 @@ describe('bodies through the gateway', () => {
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ received: Buffer.concat(chunks).byteLength }));
     });
-    gateway = createGateway({ upstream: upstream.url, store: memoryStore(), port: 0, adminPort: false, processMetrics: false, maxBody: 25_000, log: () => {} });
+    gateway = createGateway({
+      upstream: upstream.url,
+      store: memoryStore(),
+      port: 0,
+      adminPort: false,
+      processMetrics: false,
+      maxBody: 25_000,
+      log: () => {},
+    });
     ({ url } = await gateway.listen());
   });
   afterAll(async () => {

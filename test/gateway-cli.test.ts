@@ -48,11 +48,37 @@ describe('parseProxyArgs', () => {
   });
 
   test('every flag', () => {
-    expect(config([
-      '--upstream', 'http://api:3000', '--port', '9000', '--host', '0.0.0.0', '--store', 'memory:', '--methods', 'post, put,PUT',
-      '--require-key', '--ttl', '2h', '--lease', '5s', '--scope-header', 'X-Tenant-Id', '--max-body', '64kb',
-      '--max-response-body', '2mb', '--upstream-timeout', '1500ms', '--admin-port', 'off', '--shutdown-timeout', '3s',
-    ])).toEqual({
+    expect(
+      config([
+        '--upstream',
+        'http://api:3000',
+        '--port',
+        '9000',
+        '--host',
+        '0.0.0.0',
+        '--store',
+        'memory:',
+        '--methods',
+        'post, put,PUT',
+        '--require-key',
+        '--ttl',
+        '2h',
+        '--lease',
+        '5s',
+        '--scope-header',
+        'X-Tenant-Id',
+        '--max-body',
+        '64kb',
+        '--max-response-body',
+        '2mb',
+        '--upstream-timeout',
+        '1500ms',
+        '--admin-port',
+        'off',
+        '--shutdown-timeout',
+        '3s',
+      ]),
+    ).toEqual({
       upstream: 'http://api:3000',
       port: 9000,
       host: '0.0.0.0',
@@ -134,7 +160,9 @@ describe('parseProxyArgs', () => {
     expect(usageError(['--upstream', 'http://a', '--methods', 'POST,GE T'])).toMatch(/^--methods:/);
     expect(usageError(['--upstream', 'http://a', '--max-body', '1 parsec'])).toMatch(/^--max-body: expected a size/);
     expect(usageError(['--upstream', 'http://a', '--scope-header', 'x tenant'])).toMatch(/^--scope-header:/);
-    expect(usageError(['--upstream', 'http://a'], { ONCEKEY_REQUIRE_KEY: 'maybe' })).toMatch(/^ONCEKEY_REQUIRE_KEY: expected true or false/);
+    expect(usageError(['--upstream', 'http://a'], { ONCEKEY_REQUIRE_KEY: 'maybe' })).toMatch(
+      /^ONCEKEY_REQUIRE_KEY: expected true or false/,
+    );
     expect(usageError(['--upstream', 'http://a', '--store', 'mongodb://x'])).toMatch(/^--store: unknown store/);
   });
 
@@ -161,7 +189,11 @@ describe('store URLs', () => {
       schema: 'idem',
     });
     expect(parseStoreUrl('postgresql://db/app')).toEqual({ kind: 'postgres', connectionString: 'postgresql://db/app' });
-    expect(parseStoreUrl('redis://:secret@cache:6379/2?prefix=gw:')).toEqual({ kind: 'redis', url: 'redis://:secret@cache:6379/2', prefix: 'gw:' });
+    expect(parseStoreUrl('redis://:secret@cache:6379/2?prefix=gw:')).toEqual({
+      kind: 'redis',
+      url: 'redis://:secret@cache:6379/2',
+      prefix: 'gw:',
+    });
     expect(() => parseStoreUrl('sqlite:')).toThrow(/needs a file path/);
     expect(() => parseStoreUrl('/tmp/x.db')).toThrow(/unknown store/);
   });
@@ -192,7 +224,17 @@ describe('the oncekey command', () => {
   });
 
   test('a store that cannot be reached: exit 1 with the reason', async () => {
-    const run = await runCli(['proxy', '--upstream', 'http://127.0.0.1:1', '--port', '0', '--admin-port', '0', '--store', 'postgres://postgres@127.0.0.1:1/none']);
+    const run = await runCli([
+      'proxy',
+      '--upstream',
+      'http://127.0.0.1:1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      'postgres://postgres@127.0.0.1:1/none',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot prepare PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/none/);
   });
@@ -245,8 +287,19 @@ describe('a running gateway applies its configuration', () => {
 
   test('from flags: --scope-header keeps tenants apart, --max-body refuses larger bodies', async () => {
     const gateway = await GatewayProcess.start([
-      'proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', `sqlite:${join(dir, 'flags.db')}`,
-      '--scope-header', 'X-Tenant', '--max-body', '100',
+      'proxy',
+      '--upstream',
+      upstream.url,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      `sqlite:${join(dir, 'flags.db')}`,
+      '--scope-header',
+      'X-Tenant',
+      '--max-body',
+      '100',
     ]);
     running.push(gateway);
     const a1 = await post(gateway.url, '/tenants', { 'idempotency-key': 'shared', 'x-tenant': 'a' });

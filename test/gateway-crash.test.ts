@@ -16,7 +16,11 @@ import { RecordingUpstream } from './fixtures/gateway-upstream.js';
 const LEASE_MS = 3000;
 
 const post = (url: string, key: string) =>
-  fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '{"item":"book"}' });
+  fetch(`${url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: '{"item":"book"}',
+  });
 
 describe('oncekey proxy killed mid-request', () => {
   const upstream = new RecordingUpstream();
@@ -31,12 +35,27 @@ describe('oncekey proxy killed mid-request', () => {
 
   test('SIGKILL, restart on the same SQLite file: the key is usable again after one lease, one execution per lease', async () => {
     const path = join(dir, 'crash.db');
-    const args = ['proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', `sqlite:${path}`, '--lease', `${LEASE_MS / 1000}s`];
+    const args = [
+      'proxy',
+      '--upstream',
+      upstream.url,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      `sqlite:${path}`,
+      '--lease',
+      `${LEASE_MS / 1000}s`,
+    ];
 
     const first = await GatewayProcess.start(args);
     running.push(first);
     upstream.hold();
-    const lost = post(first.url, 'crash-1').then((r) => r.status, (error: unknown) => error);
+    const lost = post(first.url, 'crash-1').then(
+      (r) => r.status,
+      (error: unknown) => error,
+    );
     await upstream.arrived(1);
     // Started (tsx takes about a second) while the first still holds the key, so the first retry
     // below follows the kill at once, within the lease the dead gateway left behind.

@@ -30,7 +30,11 @@ function raw(url: string, request: string): Promise<string> {
 }
 
 const post = (url: string, key: string | undefined, body = '{}', headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }), ...headers }, body });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }), ...headers },
+    body,
+  });
 
 describe('oncekey proxy in front of an upstream', () => {
   const upstream = new RecordingUpstream();
@@ -82,26 +86,35 @@ describe('oncekey proxy in front of an upstream', () => {
   });
 
   test('hop-by-hop headers are dropped both ways, on covered and pass-through requests', async () => {
-    for (const [method, key] of [['POST', 'Idempotency-Key: hop-1\r\n'], ['GET', '']] as const) {
+    for (const [method, key] of [
+      ['POST', 'Idempotency-Key: hop-1\r\n'],
+      ['GET', ''],
+    ] as const) {
       const body = method === 'POST' ? '{}' : '';
-      const text = await raw(main.url, [
-        `${method} /hop HTTP/1.1`,
-        'Host: gateway.test',
-        'Connection: close, X-Client-Hop',
-        'X-Client-Hop: secret',
-        'Keep-Alive: timeout=9',
-        'TE: trailers',
-        'Proxy-Authorization: Basic Zm9vOmJhcg==',
-        'Upgrade: h2c',
-        'X-End-To-End: yes',
-        `Content-Length: ${body.length}`,
-        '',
-        '',
-      ].join('\r\n').replace('\r\n\r\n', `\r\n${key}\r\n`) + body);
+      const text = await raw(
+        main.url,
+        [
+          `${method} /hop HTTP/1.1`,
+          'Host: gateway.test',
+          'Connection: close, X-Client-Hop',
+          'X-Client-Hop: secret',
+          'Keep-Alive: timeout=9',
+          'TE: trailers',
+          'Proxy-Authorization: Basic Zm9vOmJhcg==',
+          'Upgrade: h2c',
+          'X-End-To-End: yes',
+          `Content-Length: ${body.length}`,
+          '',
+          '',
+        ]
+          .join('\r\n')
+          .replace('\r\n\r\n', `\r\n${key}\r\n`) + body,
+      );
       const seen = last();
       expect(seen.method).toBe(method);
       const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
-      for (const hop of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization', 'upgrade']) expect(names, `${method} ${hop}`).not.toContain(hop);
+      for (const hop of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization', 'upgrade'])
+        expect(names, `${method} ${hop}`).not.toContain(hop);
       expect(seen.headers['x-end-to-end']).toBe('yes');
       expect(seen.headers['x-forwarded-host']).toBe('gateway.test');
       const [head] = text.split('\r\n\r\n');
@@ -162,8 +175,10 @@ describe('oncekey proxy in front of an upstream', () => {
     expect(failed.status).toBe(502);
     expect(await failed.json()).toMatchObject({ type: `${PROBLEM}upstream-unreachable` });
     const after = await scrape(main.adminUrl);
-    expect(sample(after, 'oncekey_gateway_upstream_failures_total', { kind: 'unreachable' })
-      - sample(before, 'oncekey_gateway_upstream_failures_total', { kind: 'unreachable' })).toBe(1);
+    expect(
+      sample(after, 'oncekey_gateway_upstream_failures_total', { kind: 'unreachable' }) -
+        sample(before, 'oncekey_gateway_upstream_failures_total', { kind: 'unreachable' }),
+    ).toBe(1);
 
     const retry = await post(`${main.url}/orders`, 'reset-1');
     expect(retry.status).toBe(201);
@@ -223,8 +238,12 @@ describe('oncekey proxy in front of an upstream', () => {
     const after = await scrape(main.adminUrl);
 
     const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
-    const outcomes = Object.fromEntries(['executed', 'replayed', 'conflict', 'mismatch', 'rejected', 'unavailable', 'skipped']
-      .map((outcome) => [outcome, delta('oncekey_gateway_requests_total', { outcome })]));
+    const outcomes = Object.fromEntries(
+      ['executed', 'replayed', 'conflict', 'mismatch', 'rejected', 'unavailable', 'skipped'].map((outcome) => [
+        outcome,
+        delta('oncekey_gateway_requests_total', { outcome }),
+      ]),
+    );
     expect(outcomes).toEqual({ executed: 2, replayed: 1, conflict: 1, mismatch: 1, rejected: 1, unavailable: 0, skipped: 1 });
     // One begin per covered request with a valid key; one commit per execution.
     expect(delta('oncekey_store_operation_duration_seconds_count', { operation: 'begin', result: 'ok' })).toBe(5);

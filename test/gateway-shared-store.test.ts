@@ -14,7 +14,11 @@ import { POSTGRES_URL, REDIS_URL, describePostgres, describeRedis } from './help
 type Started = Awaited<ReturnType<typeof GatewayProcess.start>>;
 
 const post = (url: string, key: string, path = '/orders') =>
-  fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '{"item":"book"}' });
+  fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: '{"item":"book"}',
+  });
 
 interface Reply {
   readonly status: number;
@@ -68,7 +72,8 @@ function sharedStoreTests(storeUrl: () => string): void {
     const keys = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
     // The upstream takes 100 ms, so calls overlap; which gateway sees a key first alternates.
     const calls = keys.flatMap((key, k) =>
-      Array.from({ length: 10 }, (_, copy) => ({ key, reply: post(((copy + k) % 2 ? a : b).url, key, '/orders?delay=100').then(read) })));
+      Array.from({ length: 10 }, (_, copy) => ({ key, reply: post(((copy + k) % 2 ? a : b).url, key, '/orders?delay=100').then(read) })),
+    );
     const replies = await Promise.all(calls.map(async (c) => ({ key: c.key, reply: await c.reply })));
     for (const key of keys) {
       expect(upstream.runs(key), key).toBe(1);
@@ -110,7 +115,15 @@ describeRedis()('two gateway processes on one Redis store', () => {
     const link: TcpProxy = await startTcpProxy({ host: hostname, port: Number(port || 6379) });
     const upstream = await new RecordingUpstream().start();
     const gateway = await GatewayProcess.start([
-      'proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', `redis://127.0.0.1:${link.port}?prefix=${encodeURIComponent(prefix)}`,
+      'proxy',
+      '--upstream',
+      upstream.url,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      `redis://127.0.0.1:${link.port}?prefix=${encodeURIComponent(prefix)}`,
     ]);
     try {
       expect((await fetch(`${gateway.adminUrl}/readyz`)).status).toBe(200);

@@ -49,14 +49,27 @@ describe('oncekey proxy shutdown', () => {
 
   test('SIGTERM: new connections refused, readiness 503, the in-flight request completes and is stored, exit 0', async () => {
     const path = join(dir, 'drain.db');
-    const gateway = await GatewayProcess.start(['proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', `sqlite:${path}`]);
+    const gateway = await GatewayProcess.start([
+      'proxy',
+      '--upstream',
+      upstream.url,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      `sqlite:${path}`,
+    ]);
     running.push(gateway);
     expect((await fetch(`${gateway.adminUrl}/readyz`)).status).toBe(200);
 
     upstream.hold();
     const first = post(gateway.url, 'drain-1');
     let answered = false;
-    void first.then(() => (answered = true), () => {});
+    void first.then(
+      () => (answered = true),
+      () => {},
+    );
     await upstream.arrived(upstream.seen.length + 1);
 
     gateway.child.kill('SIGTERM');
@@ -86,11 +99,24 @@ describe('oncekey proxy shutdown', () => {
 
   test('SIGINT with a request still running at --shutdown-timeout: it is cut, exit 1', async () => {
     const gateway = await GatewayProcess.start([
-      'proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', 'memory:', '--shutdown-timeout', '300ms',
+      'proxy',
+      '--upstream',
+      upstream.url,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      'memory:',
+      '--shutdown-timeout',
+      '300ms',
     ]);
     running.push(gateway);
     upstream.hold();
-    const stuck = post(gateway.url, 'stuck-1').then((r) => r.status, (error: unknown) => error);
+    const stuck = post(gateway.url, 'stuck-1').then(
+      (r) => r.status,
+      (error: unknown) => error,
+    );
     await upstream.arrived(upstream.seen.length + 1);
     gateway.child.kill('SIGINT');
     expect(await gateway.exited).toEqual({ code: 1, signal: null });
@@ -99,7 +125,17 @@ describe('oncekey proxy shutdown', () => {
   });
 
   test('SIGTERM when idle: exit 0 at once', async () => {
-    const gateway = await GatewayProcess.start(['proxy', '--upstream', upstream.url, '--port', '0', '--admin-port', '0', '--store', 'memory:']);
+    const gateway = await GatewayProcess.start([
+      'proxy',
+      '--upstream',
+      upstream.url,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--store',
+      'memory:',
+    ]);
     running.push(gateway);
     await post(gateway.url, 'idle-1'); // leaves an idle keep-alive connection behind
     gateway.child.kill('SIGTERM');

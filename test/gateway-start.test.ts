@@ -97,7 +97,10 @@ describe('npm start', () => {
     expect(output).toContain('keys stored in sqlite:.oncekey/oncekey.db');
     expect(existsSync(join(cwd, '.oncekey', 'oncekey.db'))).toBe(true);
 
-    const commands = output.split('\n').filter((line) => line.trimStart().startsWith('curl')).map(curls);
+    const commands = output
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('curl'))
+      .map(curls);
     expect(commands).toHaveLength(4); // replay, 409, 422, the list of orders
     const [[replay], [background, conflict], [mismatch], [list]] = commands as [[Curl], [Curl, Curl], [Curl], [Curl]];
     for (const c of [replay, background, conflict, mismatch, list]) expect(c.url.startsWith(`${gateway}/`)).toBe(true);
@@ -114,7 +117,8 @@ describe('npm start', () => {
 
     // 2. The printed command backgrounds the first call and sleeps 1 s; here, instead of
     // sleeping, wait until the gateway has taken the key (its store saw one more begin).
-    const begins = async () => sample(await scrape(admin!), 'oncekey_store_operation_duration_seconds_count', { operation: 'begin', result: 'ok' });
+    const begins = async () =>
+      sample(await scrape(admin!), 'oncekey_store_operation_duration_seconds_count', { operation: 'begin', result: 'ok' });
     const before = await begins();
     const running = send(background);
     while ((await begins()) === before) await new Promise((r) => setTimeout(r, 20));

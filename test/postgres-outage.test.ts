@@ -113,7 +113,12 @@ describePostgres()('postgres store: connections cut, blackholed, or a slow serve
   };
 
   it('connections cut mid-command (RST) under load: nothing lost or doubled, the pool reconnects', async () => {
-    const store = await bed.create({ connectionString: viaProxy(), maxConnections: 6, statementTimeoutMs: 1000, connectionTimeoutMs: 1000 });
+    const store = await bed.create({
+      connectionString: viaProxy(),
+      maxConnections: 6,
+      statementTimeoutMs: 1000,
+      connectionTimeoutMs: 1000,
+    });
     try {
       const acceptedBefore = proxy.accepted;
       const CUT_AT = [30, 80, 130, 180];
@@ -184,7 +189,7 @@ describePostgres()('postgres store: connections cut, blackholed, or a slow serve
     }
   });
 
-  it('a pool passed in without any timeouts: the store\'s own deadline still bounds every call', async () => {
+  it("a pool passed in without any timeouts: the store's own deadline still bounds every call", async () => {
     // No connectionTimeoutMillis, no statement or query timeout: on its own this pool would wait forever.
     const pool = new pg.Pool({ connectionString: viaProxy(), max: 2 });
     pool.on('error', () => undefined);

@@ -20,8 +20,7 @@ function startWorker(args: string[]): Promise<{ child: ChildProcessWithoutNullSt
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise<never>((_, reject) =>
-    child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${stderr}`))));
+  const exited = new Promise<never>((_, reject) => child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${stderr}`))));
   exited.catch(() => undefined);
   const next = async () => (await Promise.race([lines.next(), exited])).value as string;
   return next().then((line) => {
@@ -42,15 +41,15 @@ describePostgres()('postgres store across processes', () => {
   it(`${PROCESSES} processes x ${CALLERS} concurrent begins on ${KEYS} keys: exactly one acquired per key`, async () => {
     const store = await bed.create();
     try {
-      const workers = await Promise.all(Array.from({ length: PROCESSES }, () =>
-        startWorker([POSTGRES_URL!, store.schema, store.table, String(KEYS), String(CALLERS)])));
+      const workers = await Promise.all(
+        Array.from({ length: PROCESSES }, () => startWorker([POSTGRES_URL!, store.schema, store.table, String(KEYS), String(CALLERS)])),
+      );
       for (const w of workers) w.child.stdin.write('go\n');
       const results = (await Promise.all(workers.map((w) => w.result))) as { acquired: string[]; other: string[] }[];
       const acquired = results.flatMap((r) => r.acquired).sort();
       expect(acquired).toEqual(Array.from({ length: KEYS }, (_, i) => `key-${i}`).sort());
       expect(new Set(results.flatMap((r) => r.other))).toEqual(new Set(['in_progress']));
-      const { rows } = await bed.admin.query(
-        `SELECT count(*)::int AS n, max(attempt) AS attempt FROM "${store.schema}"."${store.table}"`);
+      const { rows } = await bed.admin.query(`SELECT count(*)::int AS n, max(attempt) AS attempt FROM "${store.schema}"."${store.table}"`);
       expect(rows[0]).toEqual({ n: KEYS, attempt: 1 });
     } finally {
       await bed.destroy(store);

@@ -13,12 +13,10 @@ const readme = readFileSync(`${root}README.md`, 'utf8');
 const blocks = [...readme.matchAll(/<!--\s*test\s*-->\s*\n```ts\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
 
 function expectedOutput(code: string): string[] {
-  return code
-    .split('\n')
-    .flatMap((line) => {
-      const m = /^\s*console\.log\(.*\);\s*\/\/\s?(.*)$/.exec(line);
-      return m ? [m[1]!.trim()] : [];
-    });
+  return code.split('\n').flatMap((line) => {
+    const m = /^\s*console\.log\(.*\);\s*\/\/\s?(.*)$/.exec(line);
+    return m ? [m[1]!.trim()] : [];
+  });
 }
 
 afterEach(() => {

@@ -13,7 +13,6 @@ import { startRedisCluster } from './helpers/redis-cluster.js';
 import type { RedisClusterHandle } from './helpers/redis-cluster.js';
 import { deleteKeysWithPrefix, uniquePrefix } from './helpers/redis-keys.js';
 
-
 // Generous: the suite is about semantics, and CI machines are busy (10 000 begins in flight).
 const TIMEOUT_MS = 30_000;
 describeRedis()('redis store on a 3-master cluster', () => {

@@ -7,7 +7,6 @@ import type { Store } from '../src/store/contract.js';
 import { REDIS_URL, describeRedis } from './helpers/services.js';
 import { deleteKeysWithPrefix, uniquePrefix } from './helpers/redis-keys.js';
 
-
 // Generous: the suite is about semantics, and CI machines are busy (10 000 begins in flight).
 const TIMEOUT_MS = 30_000;
 describeRedis()('redis store on one server', () => {

@@ -196,7 +196,10 @@ describeRedis()('redis store outages', () => {
       await borrowed.ping();
 
       await redis.kill('SIGKILL');
-      for (const [name, s] of [['owned', owned], ['borrowed', borrowed]] as const) {
+      for (const [name, s] of [
+        ['owned', owned],
+        ['borrowed', borrowed],
+      ] as const) {
         await Promise.all([
           expectUnavailable(s.begin({ scope: name, key: 'k' }, 'fp', LEASE), `${name} begin`),
           expectUnavailable(s.get({ scope: name, key: 'k' }), `${name} get`),

@@ -55,7 +55,10 @@ describe('sqliteStore across processes', () => {
       const acquired = answers.filter((a) => a.kind === 'acquired');
       expect(acquired, key).toHaveLength(1);
       expect(acquired[0]).toMatchObject({ attempt: 1, recovered: false });
-      expect(answers.filter((a) => a.kind === 'in_progress'), key).toHaveLength(PROCESSES - 1);
+      expect(
+        answers.filter((a) => a.kind === 'in_progress'),
+        key,
+      ).toHaveLength(PROCESSES - 1);
       holders.set(key, acquired[0]!.worker);
     }
     // With 4 processes racing on 200 keys, more than one process should have won some keys;
@@ -110,7 +113,8 @@ describe('sqliteStore across processes', () => {
 
     const replays = await Promise.all(children.map((c) => c.send<Results>('beginAll', beginAll(keys, 60_000, 3_600_000))));
     for (const { key, answers } of byKey(keys, replays)) {
-      for (const { kind, outcome } of answers) expect({ kind, outcome }).toEqual({ kind: 'replay', outcome: `worker ${newHolder.get(key)} ran ${key}` });
+      for (const { kind, outcome } of answers)
+        expect({ kind, outcome }).toEqual({ kind: 'replay', outcome: `worker ${newHolder.get(key)} ran ${key}` });
     }
   });
 
@@ -157,7 +161,10 @@ describe('sqliteStore across processes', () => {
     const store = sqliteStore({ path });
     try {
       for (const { ack, outcome } of acked) {
-        expect(await store.begin({ scope: SCOPE, key: ack }, 'fp', { leaseMs: 1000, ttlMs: 60_000 })).toMatchObject({ kind: 'replay', outcome });
+        expect(await store.begin({ scope: SCOPE, key: ack }, 'fp', { leaseMs: 1000, ttlMs: 60_000 })).toMatchObject({
+          kind: 'replay',
+          outcome,
+        });
       }
       // The key after the last acknowledged one was at most begun, never half-committed.
       const next = await store.get({ scope: SCOPE, key: `stream-${acked.length}` });

@@ -102,7 +102,9 @@ describe('sqliteStore schema', () => {
     app.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER)');
     track(sqliteStore({ path }));
     expect(app.pragma('user_version', { simple: true })).toBe(7);
-    expect(app.prepare('SELECT version FROM oncekey_schema WHERE table_name = ?').pluck().get('oncekey_records')).toBe(SQLITE_SCHEMA_VERSION);
+    expect(app.prepare('SELECT version FROM oncekey_schema WHERE table_name = ?').pluck().get('oncekey_records')).toBe(
+      SQLITE_SCHEMA_VERSION,
+    );
   });
 
   it('refuses a table written by a newer version, with a message that says so', async () => {
@@ -134,7 +136,10 @@ describe('sqliteStore schema', () => {
     const raw = track(new Database(path));
     ensureSchema(raw, 'oncekey_records');
     const sql = prepareStatements(raw, 'oncekey_records').sweepBatch.source;
-    const plan = raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(0, 500).map((r) => (r as { detail: string }).detail);
+    const plan = raw
+      .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(0, 500)
+      .map((r) => (r as { detail: string }).detail);
     expect(plan).toContainEqual(expect.stringMatching(/USING (COVERING )?INDEX oncekey_records_expires_at \(expires_at<\?\)/));
     expect(plan).toContainEqual(expect.stringMatching(/SEARCH oncekey_records USING INTEGER PRIMARY KEY \(rowid=\?\)/));
     expect(plan.join('\n')).not.toMatch(/SCAN oncekey_records/);
@@ -192,9 +197,9 @@ describe('sqliteStore errors', () => {
     expect(isLeaseLostError(taken)).toBe(true);
     expect((taken as Error).message).toMatch(/taken over \(attempt 2\)/);
     await store.commit(ref, b.token, 'fresh', 10_000);
-    expect((await rejection(store.release(ref, b.token)) as Error).message).toMatch(/already completed/);
+    expect(((await rejection(store.release(ref, b.token))) as Error).message).toMatch(/already completed/);
     await store.delete(ref);
-    expect((await rejection(store.extend(ref, b.token, 1000)) as Error).message).toMatch(/no longer exists/);
+    expect(((await rejection(store.extend(ref, b.token, 1000))) as Error).message).toMatch(/no longer exists/);
   });
 });
 

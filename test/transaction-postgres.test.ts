@@ -72,10 +72,12 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
     await counterTable(['b']);
     const ref = { scope: 'rollback', key: 'b' };
     const boom = new Error('boom after the write');
-    await expect(oncekey.transaction(ref, async (tx: pg.PoolClient) => {
-      await increment(tx, 'b');
-      throw boom;
-    })).rejects.toBe(boom);
+    await expect(
+      oncekey.transaction(ref, async (tx: pg.PoolClient) => {
+        await increment(tx, 'b');
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     expect(await countersNow()).toEqual({ b: 0 });
     expect(await store.get(ref)).toBeUndefined();
     const retry = await oncekey.transaction(ref, async (tx: pg.PoolClient) => increment(tx, 'b'));
@@ -96,7 +98,11 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
     expect(isStoreUnavailableError(error)).toBe(true);
     expect(await countersNow()).toEqual({ s: 0 });
     expect(await store.get(ref)).toBeUndefined();
-    expect(await oncekey.transaction(ref, async (tx: pg.PoolClient) => increment(tx, 's'))).toEqual({ value: 1, replayed: false, attempt: 1 });
+    expect(await oncekey.transaction(ref, async (tx: pg.PoolClient) => increment(tx, 's'))).toEqual({
+      value: 1,
+      replayed: false,
+      attempt: 1,
+    });
   });
 
   it('a result the codec cannot store rolls back the write too', async () => {
@@ -182,7 +188,13 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
       },
     });
     const waiting = watched.transaction(ref, async (tx: pg.PoolClient) => `tx ${await increment(tx, 'e')}`, { input: { order: 7 } });
-    await Promise.race([isWaiting, waiting.then(() => undefined, () => undefined)]);
+    await Promise.race([
+      isWaiting,
+      waiting.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
     expect(inProgress).toHaveLength(1);
     expect(inProgress[0]).toMatchObject({ ref, attempt: 1, action: 'wait' });
     finish('from run');
@@ -193,9 +205,7 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
   });
 
   it('rejects options it does not support (cacheErrors: a rolled-back error is never stored)', async () => {
-    const error = await oncekey
-      .transaction({ scope: 's', key: 'k' }, () => 1, { cacheErrors: true } as never)
-      .catch((e: unknown) => e);
+    const error = await oncekey.transaction({ scope: 's', key: 'k' }, () => 1, { cacheErrors: true } as never).catch((e: unknown) => e);
     expect(isInvalidOptionError(error)).toBe(true);
   });
 
@@ -213,12 +223,16 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
       const workers: TxWorker[] = [];
       try {
         // Three crashers, two keys each: each increments its counters and hangs inside the transactions.
-        const crashers = await Promise.all([0, 1, 2].map((i) =>
-          startTxWorker({ ...base, mode: 'crash', keys: keys.slice(2 * i, 2 * i + 2), callers: 1 })));
+        const crashers = await Promise.all(
+          [0, 1, 2].map((i) => startTxWorker({ ...base, mode: 'crash', keys: keys.slice(2 * i, 2 * i + 2), callers: 1 })),
+        );
         workers.push(...crashers);
         for (const c of crashers) c.go();
-        await Promise.all(crashers.flatMap((c, i) => keys.slice(2 * i, 2 * i + 2).map(async (key) =>
-          expect(await c.line(`incremented ${key}`)).toBe(`incremented ${key}`))));
+        await Promise.all(
+          crashers.flatMap((c, i) =>
+            keys.slice(2 * i, 2 * i + 2).map(async (key) => expect(await c.line(`incremented ${key}`)).toBe(`incremented ${key}`)),
+          ),
+        );
 
         // 50 duplicates per key from two processes pile up behind the crashers' row locks.
         const dups = await Promise.all([0, 1].map(() => startTxWorker({ ...base, mode: 'dup', keys, callers: 25 })));
@@ -230,10 +244,15 @@ describePostgres()('Oncekey.transaction on PostgreSQL', () => {
         const reports = (await Promise.all(dups.map((d) => d.result()))).flat();
 
         // Then retries, after everything settled: every one replays.
-        const retries = await Promise.all(keys.map(async (key) => {
-          const r = await oncekey.transaction({ scope: 'tx-crash', key }, async (tx: pg.PoolClient) => ({ n: await increment(tx, key), pid: process.pid }));
-          return { key, value: r.value, replayed: r.replayed };
-        }));
+        const retries = await Promise.all(
+          keys.map(async (key) => {
+            const r = await oncekey.transaction({ scope: 'tx-crash', key }, async (tx: pg.PoolClient) => ({
+              n: await increment(tx, key),
+              pid: process.pid,
+            }));
+            return { key, value: r.value, replayed: r.replayed };
+          }),
+        );
         expect(retries.every((r) => r.replayed)).toBe(true);
 
         const { errors, ranPerKey, valuesPerKey } = verdict([...reports, ...retries]);

@@ -43,17 +43,25 @@ describe('Oncekey.transaction on SQLite', () => {
     for (const key of keys) insert.run(key);
   }
   const counters = () =>
-    Object.fromEntries((admin.prepare('SELECT key, n FROM counters ORDER BY key').all() as { key: string; n: number }[]).map((r) => [r.key, r.n]));
+    Object.fromEntries(
+      (admin.prepare('SELECT key, n FROM counters ORDER BY key').all() as { key: string; n: number }[]).map((r) => [r.key, r.n]),
+    );
   const increment = (tx: Database.Database, key: string) =>
     (tx.prepare('UPDATE counters SET n = n + 1 WHERE key = ? RETURNING n').get(key) as { n: number }).n;
 
   it('runs once, commits the write with the record, replays; another input is a mismatch', async () => {
     counterTable(['a']);
     const ref = { scope: 'basic', key: 'a' };
-    expect(await oncekey.transaction(ref, (tx: Database.Database) => ({ n: increment(tx, 'a') }), { input: 1 }))
-      .toEqual({ value: { n: 1 }, replayed: false, attempt: 1 });
-    expect(await oncekey.transaction(ref, (tx: Database.Database) => ({ n: increment(tx, 'a') }), { input: 1 }))
-      .toEqual({ value: { n: 1 }, replayed: true, attempt: 1 });
+    expect(await oncekey.transaction(ref, (tx: Database.Database) => ({ n: increment(tx, 'a') }), { input: 1 })).toEqual({
+      value: { n: 1 },
+      replayed: false,
+      attempt: 1,
+    });
+    expect(await oncekey.transaction(ref, (tx: Database.Database) => ({ n: increment(tx, 'a') }), { input: 1 })).toEqual({
+      value: { n: 1 },
+      replayed: true,
+      attempt: 1,
+    });
     const mismatch = await oncekey.transaction(ref, (tx: Database.Database) => increment(tx, 'a'), { input: 2 }).catch((e: unknown) => e);
     expect(isFingerprintMismatchError(mismatch)).toBe(true);
     expect(counters()).toEqual({ a: 1 });
@@ -63,17 +71,25 @@ describe('Oncekey.transaction on SQLite', () => {
     counterTable(['b']);
     const ref = { scope: 'rollback', key: 'b' };
     const boom = new Error('boom');
-    await expect(oncekey.transaction(ref, (tx: Database.Database) => {
-      increment(tx, 'b');
-      throw boom;
-    })).rejects.toBe(boom);
-    const unstorable = await oncekey.transaction(ref, (tx: Database.Database) => ({ n: increment(tx, 'b'), at: new Date() })).catch((e: unknown) => e);
+    await expect(
+      oncekey.transaction(ref, (tx: Database.Database) => {
+        increment(tx, 'b');
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    const unstorable = await oncekey
+      .transaction(ref, (tx: Database.Database) => ({ n: increment(tx, 'b'), at: new Date() }))
+      .catch((e: unknown) => e);
     expect((unstorable as { code?: string }).code).toBe('UNSERIALIZABLE_RESULT');
     const asyncFn = await oncekey.transaction(ref, async (tx: Database.Database) => increment(tx, 'b')).catch((e: unknown) => e);
     expect(String(asyncFn)).toMatch(/synchronous/);
     expect(counters()).toEqual({ b: 0 });
     expect(await store.get(ref)).toBeUndefined();
-    expect(await oncekey.transaction(ref, (tx: Database.Database) => increment(tx, 'b'))).toEqual({ value: 1, replayed: false, attempt: 1 });
+    expect(await oncekey.transaction(ref, (tx: Database.Database) => increment(tx, 'b'))).toEqual({
+      value: 1,
+      replayed: false,
+      attempt: 1,
+    });
     expect(counters()).toEqual({ b: 1 });
   });
 
@@ -106,8 +122,14 @@ describe('Oncekey.transaction on SQLite', () => {
   it('50 concurrent duplicates on each of 8 keys in one process: each counter is 1, one result per key', async () => {
     const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
     counterTable(keys);
-    const results = await Promise.all(keys.flatMap((key) =>
-      Array.from({ length: 50 }, async () => ({ key, ...(await oncekey.transaction({ scope: 'dups', key }, (tx: Database.Database) => ({ key, n: increment(tx, key) }))) }))));
+    const results = await Promise.all(
+      keys.flatMap((key) =>
+        Array.from({ length: 50 }, async () => ({
+          key,
+          ...(await oncekey.transaction({ scope: 'dups', key }, (tx: Database.Database) => ({ key, n: increment(tx, key) }))),
+        })),
+      ),
+    );
     expect(counters()).toEqual(Object.fromEntries(keys.map((k) => [k, 1])));
     for (const key of keys) {
       const mine = results.filter((r) => r.key === key);
@@ -142,10 +164,15 @@ describe('Oncekey.transaction on SQLite', () => {
       await crasher.kill();
       const reports = (await Promise.all(dups.map((d) => d.result()))).flat();
 
-      const retries = await Promise.all(keys.map(async (key) => {
-        const r = await oncekey.transaction({ scope: 'tx-crash', key }, (tx: Database.Database) => ({ n: increment(tx, key), pid: process.pid }));
-        return { key, value: r.value, replayed: r.replayed };
-      }));
+      const retries = await Promise.all(
+        keys.map(async (key) => {
+          const r = await oncekey.transaction({ scope: 'tx-crash', key }, (tx: Database.Database) => ({
+            n: increment(tx, key),
+            pid: process.pid,
+          }));
+          return { key, value: r.value, replayed: r.replayed };
+        }),
+      );
       expect(retries.every((r) => r.replayed)).toBe(true);
 
       const { errors, ranPerKey, valuesPerKey } = verdict([...reports, ...retries]);

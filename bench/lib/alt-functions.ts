@@ -81,7 +81,7 @@ function oncekeyOn(name: string, storeKind: 'memory' | 'redis', makeStore: (name
   return {
     name,
     store: storeKind,
-    config: "wrap(fn, { scope, key: (o) => o.id }), fingerprint of the whole input, ttl 1h, lease 30s, duplicates in flight wait (default)",
+    config: 'wrap(fn, { scope, key: (o) => o.id }), fingerprint of the whole input, ttl 1h, lease 30s, duplicates in flight wait (default)',
     async create(handler, namespace) {
       const store = makeStore(namespace);
       const oncekey = new Oncekey({ store, ttl: '1h', lease: '30s' });
@@ -102,7 +102,8 @@ function nodeIdempotency(name: string, storeKind: 'memory' | 'redis', url?: stri
   return {
     name,
     store: storeKind,
-    config: "onRequest/onResponse around the call, key header = order id, fingerprint of the body, cacheTTLMS 1h, in-progress strategy default (no wait)",
+    config:
+      'onRequest/onResponse around the call, key header = order id, fingerprint of the body, cacheTTLMS 1h, in-progress strategy default (no wait)',
     async create(handler, namespace) {
       const storage = url === undefined ? new MemoryStorageAdapter() : new RedisStorageAdapter({ url });
       if (storage instanceof RedisStorageAdapter) await storage.connect();

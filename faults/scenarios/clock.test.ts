@@ -67,7 +67,13 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const satisfies readonly S
           const ref = { scope, key };
           const leaseMs = rand.int(200, 5000);
           const ttlMs = leaseMs * rand.int(2, 6) + rand.int(0, 999);
-          const oncekey = new Oncekey({ store, clock, lease: leaseMs, ttl: ttlMs, hooks: { onAcquire: (e) => ledger.lease(e.ref.key, e.attempt, e.recovered, 'engine') } });
+          const oncekey = new Oncekey({
+            store,
+            clock,
+            lease: leaseMs,
+            ttl: ttlMs,
+            hooks: { onAcquire: (e) => ledger.lease(e.ref.key, e.attempt, e.recovered, 'engine') },
+          });
           const input = { key };
           const call = async (client: string, expect: 'ran' | 'replay' | 'in_progress', why: string): Promise<string | undefined> => {
             const op = s.history.invoke(client, key);
@@ -102,13 +108,15 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const satisfies readonly S
           const expiresAt = clock.t + ttlMs;
           clock.t = expiresAt - 1;
           const replayed = await call('late', 'replay', 'expiresAt - 1');
-          if (first !== undefined && replayed !== undefined && replayed !== first) s.violation(`${key}: replay ${replayed} is not the first outcome ${first}`);
+          if (first !== undefined && replayed !== undefined && replayed !== first)
+            s.violation(`${key}: replay ${replayed} is not the first outcome ${first}`);
           clock.t = expiresAt;
           s.history.nemesis('expire', `retention of ${ttlMs} ms over`, key);
           const fresh = await call('after-expiry', 'ran', 'expiresAt');
           clock.t = expiresAt + rand.int(1, leaseMs);
           const again = await call('after-expiry', 'replay', 'after the fresh run');
-          if (fresh !== undefined && again !== undefined && again !== fresh) s.violation(`${key}: replay ${again} is not the fresh outcome ${fresh}`);
+          if (fresh !== undefined && again !== undefined && again !== fresh)
+            s.violation(`${key}: replay ${again} is not the fresh outcome ${fresh}`);
           clock.t += 10 * ttlMs; // the next key starts in a quiet future
         }
         return { effects: ledger.effects(), leases: ledger.leases(), guarantee: 'once-per-lease' };
@@ -143,7 +151,8 @@ for (const kind of ['postgres', 'redis'] as const satisfies readonly StoreKind[]
         const unsettled = await settle(clients);
         if (unsettled > 0) s.violation(`${unsettled} key(s) never acknowledged`);
         const takeovers = ledger.leases().filter((l) => l.recovered).length;
-        if (takeovers > 0) s.violation(`${takeovers} lease(s) taken over although no holder crashed: the store judged time on a skewed app clock`);
+        if (takeovers > 0)
+          s.violation(`${takeovers} lease(s) taken over although no holder crashed: the store judged time on a skewed app clock`);
         await ahead.stop();
         await behind.stop();
         return { effects: ledger.effects(), leases: ledger.leases(), guarantee: 'exactly-once' };

@@ -28,7 +28,12 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const) {
         const up = await upstream(s, ledger);
         const store = await servers.store(s, kind);
         const schedule = crashSchedule(s, FAILPOINTS, 4 * SCALE, 5);
-        const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: LEASE_MS, ttlMs: TTL_MS, storeTimeoutMs: 3000 }, schedule);
+        const gw = await gateway(
+          s,
+          'gateway',
+          { store, upstream: up.url, ledger: ledger.path, leaseMs: LEASE_MS, ttlMs: TTL_MS, storeTimeoutMs: 3000 },
+          schedule,
+        );
         const keys = plan(s.rand.fork('plan'), { requests: 4000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name });
         const clients: ClientOptions = {
           history: s.history,
@@ -69,7 +74,14 @@ for (const { kind, mode } of WORKER_CASES) {
           if (store.kind === 'sqlite') prepareSqliteEffects(store.path);
           if (store.kind === 'postgres') await preparePgEffects(store.url);
         }
-        const config = { store, mode, leaseMs: LEASE_MS, ttlMs: TTL_MS, storeTimeoutMs: 3000, ...(mode === 'run' ? { ledger: ledger.path } : {}) };
+        const config = {
+          store,
+          mode,
+          leaseMs: LEASE_MS,
+          ttlMs: TTL_MS,
+          storeTimeoutMs: 3000,
+          ...(mode === 'run' ? { ledger: ledger.path } : {}),
+        };
         const workers = [
           await worker(s, 'worker-a', config, crashSchedule({ ...s, rand: s.rand.fork('a') }, FAILPOINTS, 3 * SCALE, 5)),
           await worker(s, 'worker-b', config, crashSchedule({ ...s, rand: s.rand.fork('b') }, FAILPOINTS, 3 * SCALE, 5)),
@@ -90,7 +102,8 @@ for (const { kind, mode } of WORKER_CASES) {
         if (unsettled > 0) s.violation(`${unsettled} key(s) never acknowledged after the faults stopped`);
         for (const w of workers) await w.stop();
         if (mode === 'run') return { effects: ledger.effects(), leases: ledger.leases(), guarantee };
-        const effects = store.kind === 'sqlite' ? readSqliteEffects(store.path) : store.kind === 'postgres' ? await readPgEffects(store.url) : [];
+        const effects =
+          store.kind === 'sqlite' ? readSqliteEffects(store.path) : store.kind === 'postgres' ? await readPgEffects(store.url) : [];
         return { effects, guarantee };
       }));
   });

@@ -28,7 +28,21 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const satisfies readonly S
         const ledger = openLedger(s);
         const up = await upstream(s, ledger);
         const store = await servers.store(s, kind);
-        const args = ['proxy', '--upstream', up.url, '--port', '0', '--admin-port', 'off', '--store', storeUrl(store), '--lease', '30s', '--ttl', '1h'];
+        const args = [
+          'proxy',
+          '--upstream',
+          up.url,
+          '--port',
+          '0',
+          '--admin-port',
+          'off',
+          '--store',
+          storeUrl(store),
+          '--lease',
+          '30s',
+          '--ttl',
+          '1h',
+        ];
         const urls: string[] = [];
         for (let i = 0; i < gateways; i++) {
           const gw = new GatewayProcess(args);

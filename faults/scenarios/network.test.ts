@@ -40,7 +40,14 @@ for (const kind of ['sqlite', 'postgres', 'redis'] as const) {
         const ledger = openLedger(s);
         const up = await upstream(s, ledger);
         const store = await servers.store(s, kind);
-        const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: 2000, ttlMs: 3_600_000, storeTimeoutMs: 3000 });
+        const gw = await gateway(s, 'gateway', {
+          store,
+          upstream: up.url,
+          ledger: ledger.path,
+          leaseMs: 2000,
+          ttlMs: 3_600_000,
+          storeTimeoutMs: 3000,
+        });
         const proxy = await startFaultProxy({ host: '127.0.0.1', port: gw.port }, s.rand.fork('proxy'));
         s.defer(() => proxy.close());
         let faulting = true;
@@ -78,7 +85,14 @@ for (const kind of ['postgres', 'redis'] as const) {
         s.defer(() => proxy.close());
         address.port = String(proxy.port);
         const store = { kind, url: address.href } as StoreSpec;
-        const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: 1500, ttlMs: 3_600_000, storeTimeoutMs: 1000 });
+        const gw = await gateway(s, 'gateway', {
+          store,
+          upstream: up.url,
+          ledger: ledger.path,
+          leaseMs: 1500,
+          ttlMs: 3_600_000,
+          storeTimeoutMs: 1000,
+        });
         let faulting = true;
         const faults = nemesis(s, proxy, 'gateway-store', 6 * SCALE, 2500).finally(() => (faulting = false));
         const clients: ClientOptions = {

@@ -23,24 +23,34 @@ for (const c of CASES) {
   describeStore('sqlite', c.name)(c.name, () => {
     test('a planted defect makes the scenario fail with its anomaly', async () => {
       process.stdout.write(`[faults] ${c.name}: a defect is planted; the next line must show it\n`);
-      const run = runScenario(c.name, async (s) => {
-        const ledger = openLedger(s);
-        const up = await upstream(s, ledger, c.defects);
-        const store = await servers.store(s, 'sqlite');
-        const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: 30_000, ttlMs: 3_600_000, storeTimeoutMs: 3000 }, [], c.mutation ? { ONCEKEY_FAULT_MUTATION: c.mutation } : {});
-        const clients: ClientOptions = {
-          history: s.history,
-          rand: s.rand.fork('clients'),
-          target: gatewayTarget(() => [gw.url], s.rand.fork('target')),
-          clients: 8,
-          maxAttempts: 20,
-          timeoutMs: 5000,
-          backoffMs: [5, 40],
-        };
-        await runClients(plan(s.rand.fork('plan'), { requests: 150 * SCALE, duplicateRate: 0.6, window: 4, prefix: s.name }), clients);
-        await gw.stop();
-        return { effects: ledger.effects(), leases: ledger.leases(), guarantee: 'once-per-lease' };
-      }, { keep: false });
+      const run = runScenario(
+        c.name,
+        async (s) => {
+          const ledger = openLedger(s);
+          const up = await upstream(s, ledger, c.defects);
+          const store = await servers.store(s, 'sqlite');
+          const gw = await gateway(
+            s,
+            'gateway',
+            { store, upstream: up.url, ledger: ledger.path, leaseMs: 30_000, ttlMs: 3_600_000, storeTimeoutMs: 3000 },
+            [],
+            c.mutation ? { ONCEKEY_FAULT_MUTATION: c.mutation } : {},
+          );
+          const clients: ClientOptions = {
+            history: s.history,
+            rand: s.rand.fork('clients'),
+            target: gatewayTarget(() => [gw.url], s.rand.fork('target')),
+            clients: 8,
+            maxAttempts: 20,
+            timeoutMs: 5000,
+            backoffMs: [5, 40],
+          };
+          await runClients(plan(s.rand.fork('plan'), { requests: 150 * SCALE, duplicateRate: 0.6, window: 4, prefix: s.name }), clients);
+          await gw.stop();
+          return { effects: ledger.effects(), leases: ledger.leases(), guarantee: 'once-per-lease' };
+        },
+        { keep: false },
+      );
       await expect(run).rejects.toThrow(c.anomaly);
     });
   });

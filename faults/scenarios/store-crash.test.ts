@@ -17,7 +17,13 @@ const servers = new Servers();
 afterAll(() => servers.close());
 
 /** `crashes` seeded crash/restart cycles of a server; resolves once it is back for good. */
-async function crashLoop(s: Scenario, label: string, crashes: number, crash: () => Promise<void>, restart: () => Promise<void>): Promise<void> {
+async function crashLoop(
+  s: Scenario,
+  label: string,
+  crashes: number,
+  crash: () => Promise<void>,
+  restart: () => Promise<void>,
+): Promise<void> {
   const rand = s.rand.fork(`nemesis-${label}`);
   for (let i = 0; i < crashes; i++) {
     await sleep(rand.int(400, 1200));
@@ -43,12 +49,25 @@ async function crashLoop(s: Scenario, label: string, crashes: number, crash: () 
         s.defer(async () => {
           if (!cluster.running) await cluster.start();
         });
-        const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: 1500, ttlMs: 3_600_000, storeTimeoutMs: 2000 });
+        const gw = await gateway(s, 'gateway', {
+          store,
+          upstream: up.url,
+          ledger: ledger.path,
+          leaseMs: 1500,
+          ttlMs: 3_600_000,
+          storeTimeoutMs: 2000,
+        });
         const tx = await worker(s, 'tx-worker', { store, mode: 'transaction', leaseMs: 1500, ttlMs: 3_600_000, storeTimeoutMs: 2000 });
         const txHistory = new History();
 
         let crashing = true;
-        const nemesis = crashLoop(s, 'postgres', 3 * SCALE, () => cluster.stop('immediate'), () => cluster.start()).finally(() => (crashing = false));
+        const nemesis = crashLoop(
+          s,
+          'postgres',
+          3 * SCALE,
+          () => cluster.stop('immediate'),
+          () => cluster.start(),
+        ).finally(() => (crashing = false));
         const http: ClientOptions = {
           history: s.history,
           rand: s.rand.fork('http'),
@@ -70,8 +89,14 @@ async function crashLoop(s: Scenario, label: string, crashes: number, crash: () 
           minRequests: 40 * SCALE,
         };
         await Promise.all([
-          runClients(plan(s.rand.fork('http-plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-http` }), http),
-          runClients(plan(s.rand.fork('tx-plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-tx` }), lib),
+          runClients(
+            plan(s.rand.fork('http-plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-http` }),
+            http,
+          ),
+          runClients(
+            plan(s.rand.fork('tx-plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: `${s.name}-tx` }),
+            lib,
+          ),
           nemesis,
         ]);
         const unsettled = (await settle(http)) + (await settle(lib));
@@ -98,15 +123,36 @@ async function crashLoop(s: Scenario, label: string, crashes: number, crash: () 
         s.defer(async () => {
           await redis.start().catch(() => {}); // running again for the next scenario (a no-op error if it is)
         });
-        const gw = await gateway(s, 'gateway', { store, upstream: up.url, ledger: ledger.path, leaseMs: 1500, ttlMs: 3_600_000, storeTimeoutMs: 2000 });
-        const lib = await worker(s, 'worker', { store, mode: 'run', ledger: ledger.path, leaseMs: 1500, ttlMs: 3_600_000, storeTimeoutMs: 2000 });
+        const gw = await gateway(s, 'gateway', {
+          store,
+          upstream: up.url,
+          ledger: ledger.path,
+          leaseMs: 1500,
+          ttlMs: 3_600_000,
+          storeTimeoutMs: 2000,
+        });
+        const lib = await worker(s, 'worker', {
+          store,
+          mode: 'run',
+          ledger: ledger.path,
+          leaseMs: 1500,
+          ttlMs: 3_600_000,
+          storeTimeoutMs: 2000,
+        });
         let crashing = true;
-        const nemesis = crashLoop(s, 'redis', 3 * SCALE, () => redis.kill('SIGKILL'), () => redis.start()).finally(() => (crashing = false));
+        const nemesis = crashLoop(
+          s,
+          'redis',
+          3 * SCALE,
+          () => redis.kill('SIGKILL'),
+          () => redis.start(),
+        ).finally(() => (crashing = false));
         const clients: ClientOptions = {
           history: s.history,
           rand: s.rand.fork('clients'),
           // HTTP through the gateway and the library directly, on one store and one ledger.
-          target: ((http, direct) => (key: string, timeoutMs: number) => (key.endsWith('0') ? direct(key, timeoutMs) : http(key, timeoutMs)))(
+          target: ((http, direct) => (key: string, timeoutMs: number) =>
+            key.endsWith('0') ? direct(key, timeoutMs) : http(key, timeoutMs))(
             gatewayTarget(() => [gw.url], s.rand.fork('http-target')),
             workerTarget(() => [lib.url], s.rand.fork('lib-target')),
           ),
@@ -116,7 +162,10 @@ async function crashLoop(s: Scenario, label: string, crashes: number, crash: () 
           stop: () => !crashing,
           minRequests: 60 * SCALE,
         };
-        await Promise.all([runClients(plan(s.rand.fork('plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients), nemesis]);
+        await Promise.all([
+          runClients(plan(s.rand.fork('plan'), { requests: 30_000 * SCALE, duplicateRate: 0.3, window: 10, prefix: s.name }), clients),
+          nemesis,
+        ]);
         const unsettled = await settle(clients);
         if (unsettled > 0) s.violation(`${unsettled} key(s) never acknowledged after the store came back`);
         await gw.stop();

@@ -61,7 +61,10 @@ type Flag = Exclude<keyof typeof FLAGS, 'help'>;
 export const envName = (flag: string): string => `ONCEKEY_${flag.toUpperCase().replace(/-/g, '_')}`;
 
 /** `{ help: true }` when help was asked for, else the validated configuration. Throws UsageError. */
-export function parseProxyArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): { help: true } | { help: false; config: ProxyConfig } {
+export function parseProxyArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): { help: true } | { help: false; config: ProxyConfig } {
   let values: Partial<Record<Flag, string | boolean>> & { help?: boolean };
   try {
     ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
@@ -77,24 +80,31 @@ export function parseProxyArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
   const where = (flag: Flag): string => (typeof values[flag] === 'string' ? `--${flag}` : envName(flag));
-  const wrap = <T>(flag: Flag, parse: (value: string) => T) => (value: string): T => {
-    try {
-      return parse(value);
-    } catch (error) {
-      throw new UsageError(`${where(flag)}: ${error instanceof Error ? error.message.replace(/^invalid option [^:]+: /, '') : String(error)}`);
-    }
-  };
+  const wrap =
+    <T>(flag: Flag, parse: (value: string) => T) =>
+    (value: string): T => {
+      try {
+        return parse(value);
+      } catch (error) {
+        throw new UsageError(
+          `${where(flag)}: ${error instanceof Error ? error.message.replace(/^invalid option [^:]+: /, '') : String(error)}`,
+        );
+      }
+    };
   const optional = <T>(flag: Flag, parse: (value: string) => T): T | undefined => {
     const value = read(flag);
     return value === undefined ? undefined : wrap(flag, parse)(value);
   };
 
   const upstream = read('upstream');
-  if (upstream === undefined) throw new UsageError(`--upstream is required (or ${envName('upstream')}), e.g. --upstream http://127.0.0.1:3000`);
+  if (upstream === undefined)
+    throw new UsageError(`--upstream is required (or ${envName('upstream')}), e.g. --upstream http://127.0.0.1:3000`);
   const ttlMs = optional('ttl', (v) => toMs('ttl', v));
   const leaseMs = optional('lease', (v) => toMs('lease', v));
   if ((ttlMs ?? DEFAULT_TTL_MS) < (leaseMs ?? DEFAULT_LEASE_MS)) {
-    throw new UsageError(`--ttl (${ttlMs ?? DEFAULT_TTL_MS} ms) must be at least --lease (${leaseMs ?? DEFAULT_LEASE_MS} ms): a record cannot expire while its request runs`);
+    throw new UsageError(
+      `--ttl (${ttlMs ?? DEFAULT_TTL_MS} ms) must be at least --lease (${leaseMs ?? DEFAULT_LEASE_MS} ms): a record cannot expire while its request runs`,
+    );
   }
   const adminPort = optional('admin-port', (v) => (/^(off|false|none)$/i.test(v) ? false : parsePort(v)));
 
@@ -133,12 +143,16 @@ function parseError(error: unknown): string {
 }
 
 export function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new Error(`expected a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new Error(`expected a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 export function parseMethods(value: string): string[] {
-  const methods = value.split(',').map((m) => m.trim().toUpperCase()).filter((m) => m !== '');
+  const methods = value
+    .split(',')
+    .map((m) => m.trim().toUpperCase())
+    .filter((m) => m !== '');
   if (methods.length === 0 || methods.some((m) => !/^[A-Z]+$/.test(m))) {
     throw new Error(`expected a comma-separated list of methods such as POST,PATCH, got ${JSON.stringify(value)}`);
   }
@@ -152,17 +166,31 @@ export function parseBoolean(value: string): boolean {
 }
 
 export function parseHeaderName(value: string): string {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) throw new Error(`expected a header name such as x-tenant-id, got ${JSON.stringify(value)}`);
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value))
+    throw new Error(`expected a header name such as x-tenant-id, got ${JSON.stringify(value)}`);
   return value.toLowerCase();
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** A size in bytes: `1048576`, `512kb`, `1mb` (1024-based). */
 export function parseSize(value: string): number {
   const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
   const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
   const bytes = match && unit !== undefined ? Number(match[1]) * unit : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`expected a size such as 1048576, 512kb or 1mb, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0)
+    throw new Error(`expected a size such as 1048576, 512kb or 1mb, got ${JSON.stringify(value)}`);
   return bytes;
 }

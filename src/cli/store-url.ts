@@ -90,7 +90,10 @@ export async function openStore(value: string): Promise<Store> {
         await store.migrate();
       } catch (error) {
         await store.close().catch(() => {});
-        throw new Error(`cannot prepare PostgreSQL at ${redact(spec.connectionString)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new Error(
+          `cannot prepare PostgreSQL at ${redact(spec.connectionString)}: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
       }
       return store;
     }

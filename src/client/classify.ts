@@ -47,8 +47,7 @@ export interface Inspection {
   readonly mismatch?: Problem;
 }
 
-const hasRetryAfter = (response: Response): boolean =>
-  response.headers.has('retry-after') || response.headers.has('retry-after-ms');
+const hasRetryAfter = (response: Response): boolean => response.headers.has('retry-after') || response.headers.has('retry-after-ms');
 
 /** Matches the wording of idempotency conflicts: Oncekey's problem types, the draft's, Stripe's. */
 const IN_FLIGHT = /key-in-use|in[- _]?progress|in[- _]?flight|concurrent/i;
@@ -72,8 +71,7 @@ export async function inspect(response: Response, keyed: boolean): Promise<Inspe
   return { retryable: false, failure: status >= 500 };
 }
 
-const text = (problem: Problem): string =>
-  [problem.type, problem.title, problem.detail].filter((v) => typeof v === 'string').join(' ');
+const text = (problem: Problem): string => [problem.type, problem.title, problem.detail].filter((v) => typeof v === 'string').join(' ');
 
 /**
  * Problem documents are small; a JSON body larger than this is not one we read (by its

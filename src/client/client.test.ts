@@ -38,14 +38,19 @@ function fakeFetch(clock: FakeClock, script: Step[]) {
   return { fetch, seen };
 }
 
-const status = (code: number, headers: Record<string, string> = {}, body: string | null = null) => () =>
-  new Response(body, { status: code, headers });
-const problem = (code: number, type: string, headers: Record<string, string> = {}) => () =>
-  new Response(JSON.stringify({ type, title: 't', status: code, detail: `${type} happened` }), {
-    status: code,
-    headers: { 'content-type': 'application/problem+json', ...headers },
-  });
-const networkError = () => () => new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+const status =
+  (code: number, headers: Record<string, string> = {}, body: string | null = null) =>
+  () =>
+    new Response(body, { status: code, headers });
+const problem =
+  (code: number, type: string, headers: Record<string, string> = {}) =>
+  () =>
+    new Response(JSON.stringify({ type, title: 't', status: code, detail: `${type} happened` }), {
+      status: code,
+      headers: { 'content-type': 'application/problem+json', ...headers },
+    });
+const networkError = () => () =>
+  new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
 const ok = (body = 'done') => status(201, {}, body);
 
 /** Await a call while moving fake time through every timer it sets (backoffs, Retry-After). */
@@ -135,10 +140,10 @@ describe('idempotency keys', () => {
 
 describe('what is retried', () => {
   it('retries network errors, 408, 429, 502, 503, 504', async () => {
-    const { seen, call } = setup(
-      [networkError(), status(408), status(429), status(502), status(503), status(504), ok()],
-      { retry: { maxAttempts: 10, backoff: constantBackoff(10) }, breaker: false },
-    );
+    const { seen, call } = setup([networkError(), status(408), status(429), status(502), status(503), status(504), ok()], {
+      retry: { maxAttempts: 10, backoff: constantBackoff(10) },
+      breaker: false,
+    });
     expect((await call('https://api.test/orders', POST)).status).toBe(201);
     expect(seen).toHaveLength(7);
   });
@@ -218,9 +223,12 @@ describe('what is retried', () => {
   it('honours Retry-After (seconds, HTTP-date) and retry-after-ms instead of the backoff', async () => {
     const clockStart = 1_700_000_000_000;
     const date = new Date(clockStart + 3000).toUTCString();
-    const { seen, call } = setup([status(503, { 'retry-after': '2' }), status(429, { 'retry-after': date }), status(503, { 'retry-after-ms': '250' }), ok()], {
-      retry: { maxAttempts: 4 },
-    });
+    const { seen, call } = setup(
+      [status(503, { 'retry-after': '2' }), status(429, { 'retry-after': date }), status(503, { 'retry-after-ms': '250' }), ok()],
+      {
+        retry: { maxAttempts: 4 },
+      },
+    );
     expect((await call('https://api.test/orders', POST)).status).toBe(201);
     expect(seen.map((s) => s.at - clockStart)).toEqual([0, 2000, 3000, 3250]);
   });
@@ -310,11 +318,20 @@ describe('request bodies', () => {
 
   it('a stream over maxBodyBytes fails clearly before anything is sent; retry: false streams it through once', async () => {
     const { seen, settle, call } = setup([ok()], { maxBodyBytes: 4 });
-    const error = await settle('https://api.test/upload', { method: 'POST', body: streamOf('abc', 'def'), duplex: 'half' } as ClientRequestInit);
+    const error = await settle('https://api.test/upload', {
+      method: 'POST',
+      body: streamOf('abc', 'def'),
+      duplex: 'half',
+    } as ClientRequestInit);
     expect(isRequestBodyTooLargeError(error)).toBe(true);
     expect((error as Error & { code: string }).code).toBe('UNSUPPORTED_INPUT');
     expect(seen).toHaveLength(0);
-    await call('https://api.test/upload', { method: 'POST', body: streamOf('abc', 'def'), duplex: 'half', retry: false } as ClientRequestInit);
+    await call('https://api.test/upload', {
+      method: 'POST',
+      body: streamOf('abc', 'def'),
+      duplex: 'half',
+      retry: false,
+    } as ClientRequestInit);
     expect(seen.map((s) => s.body)).toEqual(['abcdef']);
     expect(seen[0]!.key).not.toBeNull(); // still keyed: the server dedupes even if something else resends it
   });

@@ -111,8 +111,7 @@ export function createClient(options: ClientOptions = {}): OncekeyClient {
     const policy = retryThisCall === false || !repeatable ? undefined : retry;
 
     // The same bytes on every attempt; a single attempt may stream the body through instead.
-    const body: RequestInit['body'] =
-      policy === undefined ? template.body : await bufferBody(template, config.maxBodyBytes, signal);
+    const body: RequestInit['body'] = policy === undefined ? template.body : await bufferBody(template, config.maxBodyBytes, signal);
     const extra = input instanceof Request ? requestFields(template) : requestInit;
     const fetchImpl = config.fetch ?? globalThis.fetch;
     const breaker = breakerFor(new URL(template.url).origin);

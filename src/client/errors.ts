@@ -31,8 +31,7 @@ export class IdempotencyKeyReusedError extends FingerprintMismatchError {
   }
 }
 
-export const isIdempotencyKeyReusedError = (e: unknown): e is IdempotencyKeyReusedError =>
-  e instanceof IdempotencyKeyReusedError;
+export const isIdempotencyKeyReusedError = (e: unknown): e is IdempotencyKeyReusedError => e instanceof IdempotencyKeyReusedError;
 
 /**
  * A request body longer than `maxBodyBytes`, in a call that may be retried: such a call's body is
@@ -49,5 +48,4 @@ export class RequestBodyTooLargeError extends UnsupportedInputError {
   }
 }
 
-export const isRequestBodyTooLargeError = (e: unknown): e is RequestBodyTooLargeError =>
-  e instanceof RequestBodyTooLargeError;
+export const isRequestBodyTooLargeError = (e: unknown): e is RequestBodyTooLargeError => e instanceof RequestBodyTooLargeError;

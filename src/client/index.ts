@@ -14,11 +14,6 @@ export { createClient } from './client.js';
 export type { ClientAttempt, ClientRequestInit, OncekeyClient } from './client.js';
 export type { ClientBreakerOptions, ClientKeyOptions, ClientOptions, ClientRetryOptions } from './options.js';
 export { RETRYABLE_STATUSES, isNetworkError } from './classify.js';
-export {
-  IdempotencyKeyReusedError,
-  RequestBodyTooLargeError,
-  isIdempotencyKeyReusedError,
-  isRequestBodyTooLargeError,
-} from './errors.js';
+export { IdempotencyKeyReusedError, RequestBodyTooLargeError, isIdempotencyKeyReusedError, isRequestBodyTooLargeError } from './errors.js';
 export type { Problem } from './errors.js';
 export { uuidv7 } from './uuid7.js';

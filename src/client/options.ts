@@ -4,14 +4,7 @@ import type { CircuitBreakerOptions } from '../resilience/breaker/circuit-breake
 import type { RetryBudget } from '../resilience/budget/budget.js';
 import { systemClock, type Clock } from '../resilience/clock/clock.js';
 import type { RetryOptions } from '../resilience/retry.js';
-import {
-  assertKnownOptions,
-  clockOption,
-  func,
-  optional,
-  positiveInt,
-  withMethods,
-} from '../resilience/options.js';
+import { assertKnownOptions, clockOption, func, optional, positiveInt, withMethods } from '../resilience/options.js';
 
 /**
  * The retry policy's settings that apply per call (see `RetryOptions`): attempts count per call,
@@ -19,8 +12,10 @@ import {
  */
 export type ClientRetryOptions = Pick<RetryOptions, 'maxAttempts' | 'backoff' | 'maxDelayMs' | 'maxDurationMs' | 'maxRetryAfterMs'>;
 
-export interface ClientBreakerOptions
-  extends Omit<CircuitBreakerOptions, 'store' | 'initialState' | 'isFailure' | 'isFailureResult' | 'clock' | 'random'> {
+export interface ClientBreakerOptions extends Omit<
+  CircuitBreakerOptions,
+  'store' | 'initialState' | 'isFailure' | 'isFailureResult' | 'clock' | 'random'
+> {
   /**
    * Where each origin's breaker keeps its state: a function of the origin gives each origin its
    * own (e.g. `(origin) => redisBreakerState({ client, key: \`breaker:${origin}\` })` to share it
@@ -71,18 +66,7 @@ export interface ClientOptions {
   readonly random?: () => number;
 }
 
-const KNOWN = [
-  'baseUrl',
-  'retry',
-  'breaker',
-  'budget',
-  'attemptTimeoutMs',
-  'key',
-  'maxBodyBytes',
-  'fetch',
-  'clock',
-  'random',
-] as const;
+const KNOWN = ['baseUrl', 'retry', 'breaker', 'budget', 'attemptTimeoutMs', 'key', 'maxBodyBytes', 'fetch', 'clock', 'random'] as const;
 const RETRY_KNOWN = ['maxAttempts', 'backoff', 'maxDelayMs', 'maxDurationMs', 'maxRetryAfterMs'] as const;
 const KEY_KNOWN = ['methods', 'header', 'generate', 'quoted'] as const;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // an HTTP method or header name (RFC 9110 token)
@@ -123,7 +107,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     attemptTimeoutMs: optional(options.attemptTimeoutMs, undefined, (v) => positiveInt('createClient.attemptTimeoutMs', v)),
     key: options.key === false ? false : keyOptions(options.key ?? {}),
     maxBodyBytes: optional(options.maxBodyBytes, 10 * 1024 * 1024, (v) => positiveInt('createClient.maxBodyBytes', v)),
-    fetch: optional(options.fetch, undefined, (v) => func<(input: string, init: RequestInit) => Promise<Response>>('createClient.fetch', v)),
+    fetch: optional(options.fetch, undefined, (v) =>
+      func<(input: string, init: RequestInit) => Promise<Response>>('createClient.fetch', v),
+    ),
     clock: optional(options.clock, systemClock, (v) => clockOption<Clock>('createClient.clock', v)),
     random: optional(options.random, undefined, (v) => func<() => number>('createClient.random', v)),
   };

@@ -8,7 +8,12 @@ describe('uuidv7 (RFC 9562 §5.7)', () => {
     const id = uuidv7(0x0190_d7a4_1234, () => {});
     expect(id).toBe('0190d7a4-1234-7000-8000-000000000000');
     const random = uuidv7(Date.UTC(2025, 0, 1), (b) => b.fill(0xff));
-    expect(random).toBe(`${(Date.UTC(2025, 0, 1)).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-')}-7fff-bfff-ffffffffffff`);
+    expect(random).toBe(
+      `${Date.UTC(2025, 0, 1)
+        .toString(16)
+        .padStart(12, '0')
+        .replace(/^(.{8})/, '$1-')}-7fff-bfff-ffffffffffff`,
+    );
   });
 
   it('is reproducible with an injected random source, and different from call to call', () => {

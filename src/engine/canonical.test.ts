@@ -46,7 +46,8 @@ function reorder(value: unknown, seed: number): unknown {
       [entries[i], entries[j]] = [entries[j]!, entries[i]!];
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) Object.defineProperty(out, k, { value: reorder(v, seed + 1), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of entries)
+      Object.defineProperty(out, k, { value: reorder(v, seed + 1), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return value;
@@ -131,7 +132,9 @@ describe('canonicalize (RFC 8785)', () => {
     expect(seen).toEqual(['price']);
     class Id {
       constructor(readonly id: string) {}
-      toJSON() { return this; }
+      toJSON() {
+        return this;
+      }
     }
     // toJSON returning the instance itself is not applied again: the class instance is rejected.
     expect(unsupported(() => canonicalize(new Id('x'))).path).toBe('input');
@@ -149,13 +152,22 @@ describe('canonicalize (RFC 8785)', () => {
     ['-Infinity', [-Infinity], 'input[0]', /Infinity/],
     ['undefined in an array', { list: [1, undefined] }, 'input.list[1]', /undefined/],
     ['top-level undefined', undefined, 'input', /undefined/],
-    ['a hole', { list: [1, , 3] }, 'input.list[1]', /hole/],
+    ['a hole', { list: [1, , 3] } /* eslint-disable-line no-sparse-arrays -- a hole is the point */, 'input.list[1]', /hole/],
     ['BigInt', { n: 10n }, 'input.n', /toString/],
     ['symbol', { s: Symbol('x') }, 'input.s', /symbol/],
     ['function', { f: () => 1 }, 'input.f', /function/],
     ['Map', { m: new Map([['a', 1]]) }, 'input.m', /Object\.fromEntries/],
     ['Set', { s: new Set([1]) }, 'input.s', /\[\.\.\.set\]/],
-    ['class instance', { o: new (class Order { id = 1; })() }, 'input.o', /instance of Order.*toJSON/],
+    [
+      'class instance',
+      {
+        o: new (class Order {
+          id = 1;
+        })(),
+      },
+      'input.o',
+      /instance of Order.*toJSON/,
+    ],
     ['boxed primitive', { s: new String('x') }, 'input.s', /primitive/],
     ['invalid Date', { at: new Date('nope') }, 'input.at', /invalid/],
     ['lone surrogate', { t: 'a\ud800b' }, 'input.t', /surrogate/],
@@ -251,14 +263,24 @@ describe('fingerprint', () => {
       { numRuns: 300 },
     );
     // Wide objects take another sorting path.
-    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${`k${(i * 7) % 40}\u00e9${i % 3}`.slice(0, 2 + (i % 4))}${i % 2 ? '\u{1f600}' : '\uffff'}`, i]));
+    const wide = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [
+        `${`k${(i * 7) % 40}\u00e9${i % 3}`.slice(0, 2 + (i % 4))}${i % 2 ? '\u{1f600}' : '\uffff'}`,
+        i,
+      ]),
+    );
     expect(canonicalize(wide)).toBe(reference(wide));
   });
 
   it('property: distinct JSON values have distinct fingerprints, equal ones equal', () => {
     const pair = fc.oneof(
       fc.tuple(fc.jsonValue(), fc.jsonValue()),
-      fc.jsonValue().chain((v) => fc.tuple(fc.constant(v), fc.integer().map((seed) => reorder(v, seed)))),
+      fc.jsonValue().chain((v) =>
+        fc.tuple(
+          fc.constant(v),
+          fc.integer().map((seed) => reorder(v, seed)),
+        ),
+      ),
       fc.jsonValue({ maxDepth: 2 }).map((v) => [v, { wrapped: v }] as [unknown, unknown]),
     );
     fc.assert(

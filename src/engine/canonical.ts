@@ -35,10 +35,12 @@ export function canonicalize(value: unknown, root = 'input'): string {
 function serialize(value: unknown, parent: string, key: string | number | undefined, ancestors: object[], replaced: boolean): string {
   switch (typeof value) {
     case 'string':
-      if (!isWellFormed(value)) throw unsupported(pathOf(parent, key), 'the string holds a lone UTF-16 surrogate', 'fix the text or encode it as base64');
+      if (!isWellFormed(value))
+        throw unsupported(pathOf(parent, key), 'the string holds a lone UTF-16 surrogate', 'fix the text or encode it as base64');
       return quote(value);
     case 'number':
-      if (!Number.isFinite(value)) throw unsupported(pathOf(parent, key), `${value} is not a JSON number`, 'use null, a finite number or a string');
+      if (!Number.isFinite(value))
+        throw unsupported(pathOf(parent, key), `${value} is not a JSON number`, 'use null, a finite number or a string');
       return String(value); // ECMAScript Number::toString is exactly RFC 8785's number form; -0 gives "0"
     case 'boolean':
       return value ? 'true' : 'false';
@@ -54,8 +56,11 @@ function serialize(value: unknown, parent: string, key: string | number | undefi
   if (value === null) return 'null';
   const object = value as object;
   if (isBinary(object)) {
-    throw unsupported(pathOf(parent, key), `binary data (${describeObject(object).replace(/^an instance of /, '')}) has no JSON form`,
-      "encode it as a base64 string with Buffer.from(bytes).toString('base64'), or fingerprint the bytes alone as a top-level Uint8Array");
+    throw unsupported(
+      pathOf(parent, key),
+      `binary data (${describeObject(object).replace(/^an instance of /, '')}) has no JSON form`,
+      "encode it as a base64 string with Buffer.from(bytes).toString('base64'), or fingerprint the bytes alone as a top-level Uint8Array",
+    );
   }
   if (object instanceof Date && Number.isNaN(object.getTime())) {
     throw unsupported(pathOf(parent, key), 'the Date is invalid', 'pass a valid Date or null');
@@ -131,8 +136,11 @@ function quote(text: string): string {
 }
 
 function isBinary(value: object): boolean {
-  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer);
+  return (
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
+  );
 }
 
 function suggestionFor(value: object): string {

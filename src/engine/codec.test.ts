@@ -43,14 +43,22 @@ describe('jsonCodec', () => {
   it.each([
     ['undefined in an object', { a: 1, b: undefined }, 'result.b'],
     ['undefined in an array', [1, undefined], 'result[1]'],
-    ['a hole', [1, , 2], 'result[1]'],
+    ['a hole', [1, , 2], 'result[1]'] /* eslint-disable-line no-sparse-arrays -- a hole is the point */,
     ['NaN', { n: NaN }, 'result.n'],
     ['Infinity', { items: [{ price: Infinity }] }, 'result.items[0].price'],
     ['Date', { at: new Date(0) }, 'result.at'],
     ['Map', { m: new Map() }, 'result.m'],
     ['Set', new Set([1]), 'result'],
     ['BigInt', { n: 1n }, 'result.n'],
-    ['class instance', { o: new (class Charge { id = 'ch_1'; })() }, 'result.o'],
+    [
+      'class instance',
+      {
+        o: new (class Charge {
+          id = 'ch_1';
+        })(),
+      },
+      'result.o',
+    ],
     ['function', { f: () => 1 }, 'result.f'],
     ['symbol', [Symbol('s')], 'result[0]'],
     ['symbol key', { [Symbol('k')]: 1 }, 'result'],

@@ -16,7 +16,7 @@
  * ```
  */
 import { UnserializableResultError } from '../errors/unserializable-result.js';
-import { describeObject, indexPath, isPlainObject, pathOf, propertyPath } from './path.js';
+import { describeObject, indexPath, isPlainObject, pathOf } from './path.js';
 
 export interface Codec {
   /** Text to store for `value`; throw if it cannot be stored faithfully. */
@@ -73,7 +73,10 @@ function assertJson(value: unknown, parent: string, key: string | number | undef
     }
   } else {
     if (!isPlainObject(object)) {
-      throw fail(path, `${describeObject(object)} would be replayed as a plain object or lost; return plain data, or use a codec such as superjson`);
+      throw fail(
+        path,
+        `${describeObject(object)} would be replayed as a plain object or lost; return plain data, or use a codec such as superjson`,
+      );
     }
     for (const symbol of Object.getOwnPropertySymbols(object)) {
       if (Object.prototype.propertyIsEnumerable.call(object, symbol)) throw fail(path, 'a symbol-keyed property would be dropped');

@@ -21,5 +21,8 @@ export function toMs(option: string, value: unknown): number {
     if (parsed !== undefined && Number.isSafeInteger(parsed) && parsed > 0) return parsed;
     throw new InvalidOptionError(option, `expected a duration such as '250ms', '30s', '5m', '24h' or '7d', got ${JSON.stringify(value)}`);
   }
-  throw new InvalidOptionError(option, `expected a duration (milliseconds or a string such as '30s'), got ${value === null ? 'null' : typeof value}`);
+  throw new InvalidOptionError(
+    option,
+    `expected a duration (milliseconds or a string such as '30s'), got ${value === null ? 'null' : typeof value}`,
+  );
 }

@@ -8,10 +8,10 @@
  */
 import { FingerprintMismatchError } from '../errors/mismatch.js';
 import { InProgressError } from '../errors/in-progress.js';
-import { LeaseLostError, isLeaseLostError } from '../errors/lease-lost.js';
+import { type LeaseLostError, isLeaseLostError } from '../errors/lease-lost.js';
 import { ReplayedError } from '../errors/replayed-error.js';
 import { UnserializableResultError } from '../errors/unserializable-result.js';
-import { OncekeyError } from '../errors/oncekey-error.js';
+import { type OncekeyError } from '../errors/oncekey-error.js';
 import type { Acquired, Clock, KeyRef, Replay, Store } from '../store/contract.js';
 import type { Codec } from './codec.js';
 import { fingerprint } from './fingerprint.js';
@@ -125,7 +125,15 @@ export class Oncekey {
     fn: (tx: Tx, context: TransactionContext) => Promise<O> | O,
     options?: TransactionOptions,
   ): Promise<RunResult<O>> {
-    const engine = { store: this.store, clock: this.#clock, codec: this.#codec, hooks: this.#hooks, random: this.#random, defaults: this.#defaults, waiters: this.#waiters };
+    const engine = {
+      store: this.store,
+      clock: this.#clock,
+      codec: this.#codec,
+      hooks: this.#hooks,
+      random: this.#random,
+      defaults: this.#defaults,
+      waiters: this.#waiters,
+    };
     return runTransaction(engine, ref, fn, options);
   }
 
@@ -295,7 +303,10 @@ class Held implements HeartbeatListener {
 
 function unserializable(cause: unknown): OncekeyError {
   if (cause instanceof UnserializableResultError) return cause;
-  const error = new UnserializableResultError('result', `the codec could not encode it: ${cause instanceof Error ? cause.message : String(cause)}`);
+  const error = new UnserializableResultError(
+    'result',
+    `the codec could not encode it: ${cause instanceof Error ? cause.message : String(cause)}`,
+  );
   error.cause = cause;
   return error;
 }

@@ -14,7 +14,8 @@ export const MAX_SCOPE_LENGTH = 1024;
  * and others would silently merge).
  */
 export function validateRef(ref: unknown): KeyRef {
-  if (ref === null || typeof ref !== 'object') throw new InvalidKeyError(`expected { scope, key }, got ${ref === null ? 'null' : typeof ref}`);
+  if (ref === null || typeof ref !== 'object')
+    throw new InvalidKeyError(`expected { scope, key }, got ${ref === null ? 'null' : typeof ref}`);
   const { scope, key } = ref as { scope?: unknown; key?: unknown };
   check('key', key, MAX_KEY_LENGTH);
   check('scope', scope, MAX_SCOPE_LENGTH);

@@ -142,7 +142,12 @@ export function resolveEngineOptions(options: OncekeyOptions): EngineConfig {
 }
 
 /** Per-call options over `defaults`; `context` names them in errors (`wrap`, `run`). */
-export function resolveRunOptions(context: string, options: RunOptions | undefined, defaults: Settings, known: readonly string[] = RUN_OPTIONS): Settings {
+export function resolveRunOptions(
+  context: string,
+  options: RunOptions | undefined,
+  defaults: Settings,
+  known: readonly string[] = RUN_OPTIONS,
+): Settings {
   assertKnownOptions(context, options, known);
   if (options === undefined) return defaults;
   const ttlMs = options.ttl === undefined ? defaults.ttlMs : toMs(`${context}.ttl`, options.ttl);
@@ -183,7 +188,8 @@ function timerMs(option: string, value: unknown): number {
 
 /** Validates a call's ref-producing options of `wrap`. */
 export function assertWrapFunctions<I>(options: WrapOptions<I>): void {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('wrap', 'expected an options object with scope and key');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('wrap', 'expected an options object with scope and key');
   const { scope, key, fingerprint } = options;
   if (typeof scope !== 'string' && typeof scope !== 'function') {
     throw new InvalidOptionError('wrap.scope', 'required: a string or a function (input) => string');

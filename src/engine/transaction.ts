@@ -165,7 +165,10 @@ function encode(codec: Codec, value: unknown): string {
     text = codec.encode(value);
   } catch (cause) {
     if (cause instanceof UnserializableResultError) throw cause;
-    const error = new UnserializableResultError('result', `the codec could not encode it: ${cause instanceof Error ? cause.message : String(cause)}`);
+    const error = new UnserializableResultError(
+      'result',
+      `the codec could not encode it: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     error.cause = cause;
     throw error;
   }

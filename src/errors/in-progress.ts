@@ -4,7 +4,10 @@ import type { KeyRef } from '../store/contract.js';
 /** Another caller holds a live lease on the key; retry after `retryAfterMs`. */
 export class InProgressError extends OncekeyError {
   readonly code = 'IN_PROGRESS' as const;
-  constructor(readonly ref: KeyRef, readonly retryAfterMs: number) {
+  constructor(
+    readonly ref: KeyRef,
+    readonly retryAfterMs: number,
+  ) {
     super(`${ref.scope}/${ref.key} is in progress elsewhere; retry after ${retryAfterMs} ms`);
   }
 }

@@ -7,7 +7,10 @@ import type { KeyRef } from '../store/contract.js';
  */
 export class LeaseLostError extends OncekeyError {
   readonly code = 'LEASE_LOST' as const;
-  constructor(readonly ref: KeyRef, detail = 'the token is no longer current') {
+  constructor(
+    readonly ref: KeyRef,
+    detail = 'the token is no longer current',
+  ) {
     super(`lease lost on ${ref.scope}/${ref.key}: ${detail}`);
   }
 }

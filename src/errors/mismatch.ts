@@ -9,5 +9,4 @@ export class FingerprintMismatchError extends OncekeyError {
   }
 }
 
-export const isFingerprintMismatchError = (e: unknown): e is FingerprintMismatchError =>
-  e instanceof FingerprintMismatchError;
+export const isFingerprintMismatchError = (e: unknown): e is FingerprintMismatchError => e instanceof FingerprintMismatchError;

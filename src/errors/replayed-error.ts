@@ -17,7 +17,10 @@ export interface StoredError {
  */
 export class ReplayedError extends OncekeyError {
   readonly code = 'REPLAYED_ERROR' as const;
-  constructor(readonly ref: KeyRef, readonly original: StoredError) {
+  constructor(
+    readonly ref: KeyRef,
+    readonly original: StoredError,
+  ) {
     super(original.message);
   }
 }

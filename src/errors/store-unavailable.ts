@@ -6,10 +6,13 @@ import { OncekeyError } from './oncekey-error.js';
  */
 export class StoreUnavailableError extends OncekeyError {
   readonly code = 'STORE_UNAVAILABLE' as const;
-  constructor(readonly store: string, detail: string, options?: ErrorOptions) {
+  constructor(
+    readonly store: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
     super(`store ${store} unavailable: ${detail}`, options);
   }
 }
 
-export const isStoreUnavailableError = (e: unknown): e is StoreUnavailableError =>
-  e instanceof StoreUnavailableError;
+export const isStoreUnavailableError = (e: unknown): e is StoreUnavailableError => e instanceof StoreUnavailableError;

@@ -6,10 +6,12 @@ import { OncekeyError } from './oncekey-error.js';
  */
 export class UnserializableResultError extends OncekeyError {
   readonly code = 'UNSERIALIZABLE_RESULT' as const;
-  constructor(readonly path: string, detail: string) {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
     super(`result cannot be stored faithfully at ${path}: ${detail}`);
   }
 }
 
-export const isUnserializableResultError = (e: unknown): e is UnserializableResultError =>
-  e instanceof UnserializableResultError;
+export const isUnserializableResultError = (e: unknown): e is UnserializableResultError => e instanceof UnserializableResultError;

@@ -17,11 +17,15 @@ export interface AdminOptions {
   readonly pingTimeoutMs?: number;
 }
 
-const JSON_HEADERS = [['content-type', 'application/json'], ['cache-control', 'no-store']] as const;
+const JSON_HEADERS = [
+  ['content-type', 'application/json'],
+  ['cache-control', 'no-store'],
+] as const;
 
 export function createAdminServer(options: AdminOptions): Server {
   const pingTimeoutMs = options.pingTimeoutMs ?? 2000;
-  const json = (res: ServerResponse, status: number, body: unknown): void => sendText(res, status, JSON_HEADERS, `${JSON.stringify(body)}\n`);
+  const json = (res: ServerResponse, status: number, body: unknown): void =>
+    sendText(res, status, JSON_HEADERS, `${JSON.stringify(body)}\n`);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -57,7 +61,10 @@ async function ping(store: Store, timeoutMs: number): Promise<string | undefined
   });
   try {
     return await Promise.race([
-      store.ping().then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error))),
+      store.ping().then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      ),
       timeout,
     ]);
   } finally {

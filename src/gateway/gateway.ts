@@ -52,7 +52,9 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   const config = resolveGatewayOptions(options);
   const metrics = new GatewayMetrics({ defaultMetrics: config.processMetrics });
-  const store = instrumentStore(config.store, (operation, result, seconds) => metrics.storeDuration.observe({ operation, result }, seconds));
+  const store = instrumentStore(config.store, (operation, result, seconds) =>
+    metrics.storeDuration.observe({ operation, result }, seconds),
+  );
   const { onOutcome, ...passed } = config.idempotency;
   const middleware = idempotency({
     onError: (error, context) => config.log(describeGatewayError(error, context)),
@@ -162,7 +164,13 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
   try {
-    return await Promise.race([work.then(() => true, () => true), late]);
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

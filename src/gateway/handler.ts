@@ -39,8 +39,14 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     metrics.upstreamFailures.inc({ kind: error.kind });
     log(`oncekey proxy: ${method} ${target}: ${error.message}`);
     const kind: GatewayProblemKind = error.kind === 'timeout' ? 'upstream-timeout' : 'upstream-unreachable';
-    const detail = error.kind === 'timeout' ? 'the upstream did not answer in time; it may still have processed the request.' : 'the upstream could not be reached.';
-    return gatewayProblem(kind, keyed ? `${detail} Nothing was stored for its Idempotency-Key, so a retry with the same key runs it again.` : detail);
+    const detail =
+      error.kind === 'timeout'
+        ? 'the upstream did not answer in time; it may still have processed the request.'
+        : 'the upstream could not be reached.';
+    return gatewayProblem(
+      kind,
+      keyed ? `${detail} Nothing was stored for its Idempotency-Key, so a retry with the same key runs it again.` : detail,
+    );
   };
 
   async function passThrough(req: IncomingMessage, res: ServerResponse, method: string, target: string, hop: ClientHop): Promise<void> {
@@ -131,7 +137,11 @@ function webResponse(answer: UpstreamResponse, method: string): Response {
     answer.body.resume();
     return new Response(null, { status: answer.status, statusText: answer.statusText, headers });
   }
-  return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, { status: answer.status, statusText: answer.statusText, headers });
+  return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, {
+    status: answer.status,
+    statusText: answer.statusText,
+    headers,
+  });
 }
 
 /** Node's flat `rawHeaders` as pairs. */

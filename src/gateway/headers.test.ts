@@ -5,21 +5,28 @@ const pairs = (flat: string[]): [string, string][] => flat.flatMap((v, i) => (i 
 
 describe('hop-by-hop headers', () => {
   test('fixed ones and those Connection lists are dropped, case-insensitively; the rest kept in order, lower-cased', () => {
-    expect(endToEnd([
-      ['Connection', 'keep-alive, X-Hop'],
-      ['X-Hop', '1'],
-      ['Keep-Alive', 'timeout=5'],
-      ['Transfer-Encoding', 'chunked'],
-      ['TE', 'trailers'],
-      ['Upgrade', 'websocket'],
-      ['Proxy-Authorization', 'Basic x'],
-      ['Accept', 'a'],
-      ['Accept', 'b'],
-    ])).toEqual([['accept', 'a'], ['accept', 'b']]);
+    expect(
+      endToEnd([
+        ['Connection', 'keep-alive, X-Hop'],
+        ['X-Hop', '1'],
+        ['Keep-Alive', 'timeout=5'],
+        ['Transfer-Encoding', 'chunked'],
+        ['TE', 'trailers'],
+        ['Upgrade', 'websocket'],
+        ['Proxy-Authorization', 'Basic x'],
+        ['Accept', 'a'],
+        ['Accept', 'b'],
+      ]),
+    ).toEqual([
+      ['accept', 'a'],
+      ['accept', 'b'],
+    ]);
   });
 
   test('responses: repeated headers (set-cookie) stay separate', () => {
-    expect(upstreamResponseHeaders({ 'set-cookie': ['a=1', 'b=2'], connection: 'close', 'content-type': 'text/plain', absent: undefined })).toEqual([
+    expect(
+      upstreamResponseHeaders({ 'set-cookie': ['a=1', 'b=2'], connection: 'close', 'content-type': 'text/plain', absent: undefined }),
+    ).toEqual([
       ['set-cookie', 'a=1'],
       ['set-cookie', 'b=2'],
       ['content-type', 'text/plain'],
@@ -35,13 +42,18 @@ describe('forwarding headers', () => {
   });
 
   test('this hop is appended to what earlier proxies sent; Host and Expect are not forwarded', () => {
-    const out = pairs(upstreamRequestHeaders([
-      ['Host', 'gw:8787'],
-      ['Expect', '100-continue'],
-      ['X-Forwarded-For', '203.0.113.9'],
-      ['Forwarded', 'for=203.0.113.9'],
-      ['Idempotency-Key', '"k"'],
-    ], { address: '::ffff:10.0.0.5', host: 'gw:8787', proto: 'http' }));
+    const out = pairs(
+      upstreamRequestHeaders(
+        [
+          ['Host', 'gw:8787'],
+          ['Expect', '100-continue'],
+          ['X-Forwarded-For', '203.0.113.9'],
+          ['Forwarded', 'for=203.0.113.9'],
+          ['Idempotency-Key', '"k"'],
+        ],
+        { address: '::ffff:10.0.0.5', host: 'gw:8787', proto: 'http' },
+      ),
+    );
     expect(out).toEqual([
       ['idempotency-key', '"k"'],
       ['forwarded', 'for=203.0.113.9, for=10.0.0.5;host="gw:8787";proto=http'],

@@ -11,7 +11,8 @@ const TIMED = ['begin', 'commit', 'release', 'extend', 'get', 'delete', 'list', 
 
 /** `store` with each call timed by `observe`; `close` passes through untimed. */
 export function instrumentStore(store: Store, observe: StoreObserver): Store {
-  const timed = <A extends unknown[], R>(operation: string, call: (...args: A) => Promise<R>) =>
+  const timed =
+    <A extends unknown[], R>(operation: string, call: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       const start = performance.now();
       try {

@@ -6,7 +6,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { drained } from '../http/node-bridge.js';
 import type { UpstreamResponse } from './upstream.js';
 
 /** A request body for the middleware: bytes, none, or a stream when it is over `limit`. */

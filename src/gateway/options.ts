@@ -57,8 +57,23 @@ export type GatewayIdempotencyOptions = Omit<IdempotencyOptions, (typeof OWN_OPT
 const OWN_OPTIONS = ['oncekey', 'store', 'ttl', 'lease', 'methods', 'required', 'maxRequestBody', 'maxResponseBody'] as const;
 
 const KNOWN = [
-  'upstream', 'store', 'port', 'host', 'adminPort', 'methods', 'requireKey', 'ttl', 'lease', 'scopeHeader', 'maxBody',
-  'maxResponseBody', 'upstreamTimeout', 'upstreamConnections', 'processMetrics', 'log', 'idempotency',
+  'upstream',
+  'store',
+  'port',
+  'host',
+  'adminPort',
+  'methods',
+  'requireKey',
+  'ttl',
+  'lease',
+  'scopeHeader',
+  'maxBody',
+  'maxResponseBody',
+  'upstreamTimeout',
+  'upstreamConnections',
+  'processMetrics',
+  'log',
+  'idempotency',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -85,10 +100,12 @@ export interface ResolvedGatewayOptions {
 }
 
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('gateway', 'expected an options object with upstream and store');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('gateway', 'expected an options object with upstream and store');
   assertKnownOptions('gateway', options, KNOWN);
   const o = options;
-  if (o.upstream === undefined) throw new InvalidOptionError('gateway.upstream', 'required: the URL of the API to put the gateway in front of');
+  if (o.upstream === undefined)
+    throw new InvalidOptionError('gateway.upstream', 'required: the URL of the API to put the gateway in front of');
   if (o.store === undefined || o.store === null || typeof o.store.begin !== 'function') {
     throw new InvalidOptionError('gateway.store', 'required: a Store (memoryStore, sqliteStore, postgresStore, redisStore)');
   }
@@ -104,9 +121,11 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   }
   if (o.log !== undefined && typeof o.log !== 'function') throw new InvalidOptionError('gateway.log', 'expected a function');
   const idempotency = o.idempotency ?? {};
-  if (idempotency === null || typeof idempotency !== 'object') throw new InvalidOptionError('gateway.idempotency', 'expected an options object');
+  if (idempotency === null || typeof idempotency !== 'object')
+    throw new InvalidOptionError('gateway.idempotency', 'expected an options object');
   for (const name of OWN_OPTIONS) {
-    if (name in idempotency) throw new InvalidOptionError(`gateway.idempotency.${name}`, 'not here: the gateway has an option of its own for it');
+    if (name in idempotency)
+      throw new InvalidOptionError(`gateway.idempotency.${name}`, 'not here: the gateway has an option of its own for it');
   }
   if (o.scopeHeader !== undefined && idempotency.scope !== undefined) {
     throw new InvalidOptionError('gateway.scopeHeader', 'give scopeHeader or idempotency.scope, not both');
@@ -125,7 +144,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxBody: o.maxBody === undefined ? MiB : positiveInt('gateway.maxBody', o.maxBody),
     maxResponseBody: o.maxResponseBody === undefined ? MiB : positiveInt('gateway.maxResponseBody', o.maxResponseBody),
     upstreamTimeoutMs: toMs('gateway.upstreamTimeout', o.upstreamTimeout ?? '30s'),
-    upstreamConnections: o.upstreamConnections === undefined ? undefined : positiveInt('gateway.upstreamConnections', o.upstreamConnections),
+    upstreamConnections:
+      o.upstreamConnections === undefined ? undefined : positiveInt('gateway.upstreamConnections', o.upstreamConnections),
     processMetrics: o.processMetrics ?? true,
     log: o.log ?? ((message) => process.stderr.write(`${message}\n`)),
     idempotency,

@@ -35,7 +35,11 @@ export type UpstreamFailure = 'timeout' | 'unreachable';
 /** The upstream could not be reached or did not answer in time. Internal to the gateway. */
 export class UpstreamError extends Error {
   readonly code: 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNREACHABLE';
-  constructor(readonly kind: UpstreamFailure, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly kind: UpstreamFailure,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'UpstreamError';
     this.code = kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNREACHABLE';
@@ -134,7 +138,11 @@ export class Upstream {
     if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
       return new UpstreamError('timeout', `${this.origin} did not answer within ${this.#timeoutMs} ms (${code})`, { cause: error });
     }
-    return new UpstreamError('unreachable', `${this.origin} could not be reached: ${typeof code === 'string' ? `${code}: ` : ''}${detail}`, { cause: error });
+    return new UpstreamError(
+      'unreachable',
+      `${this.origin} could not be reached: ${typeof code === 'string' ? `${code}: ` : ''}${detail}`,
+      { cause: error },
+    );
   }
 
   /** Close idle connections and wait for running requests; `destroy` cuts them. */

@@ -1,8 +1,6 @@
 /** Reading a request body whole, within a size limit, without trusting Content-Length alone. */
 
-export type BodyRead =
-  | { readonly kind: 'body'; readonly bytes: Uint8Array }
-  | { readonly kind: 'too_large'; readonly limit: number };
+export type BodyRead = { readonly kind: 'body'; readonly bytes: Uint8Array } | { readonly kind: 'too_large'; readonly limit: number };
 
 /**
  * All of `request`'s body, or `too_large` once it is known to exceed `limit` bytes: from a

@@ -22,19 +22,18 @@ export type CapturedBody =
   | { readonly kind: 'error'; readonly error: unknown };
 
 /** What {@link captureResponse} gives: the whole body at once, or a response that streams it. */
-export type Capture =
-  | { readonly kind: 'complete'; readonly bytes: Uint8Array }
-  | { readonly kind: 'stream'; readonly response: Response };
+export type Capture = { readonly kind: 'complete'; readonly bytes: Uint8Array } | { readonly kind: 'stream'; readonly response: Response };
 
-const nextTurn: (callback: () => void) => () => void = typeof setImmediate === 'function'
-  ? (callback) => {
-      const handle = setImmediate(callback);
-      return () => clearImmediate(handle);
-    }
-  : (callback) => {
-      const handle = setTimeout(callback, 0);
-      return () => clearTimeout(handle);
-    };
+const nextTurn: (callback: () => void) => () => void =
+  typeof setImmediate === 'function'
+    ? (callback) => {
+        const handle = setImmediate(callback);
+        return () => clearImmediate(handle);
+      }
+    : (callback) => {
+        const handle = setTimeout(callback, 0);
+        return () => clearTimeout(handle);
+      };
 
 const TURN = Symbol('turn');
 
@@ -46,11 +45,7 @@ type ChunkRead = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['rea
  * body while capturing it, as {@link streamingCapture}; a response without a body counts as an
  * empty one.
  */
-export async function captureResponse(
-  response: Response,
-  limit: number,
-  settle: (body: CapturedBody) => Promise<void>,
-): Promise<Capture> {
+export async function captureResponse(response: Response, limit: number, settle: (body: CapturedBody) => Promise<void>): Promise<Capture> {
   if (response.body === null) return { kind: 'complete', bytes: new Uint8Array(0) };
   const reader = response.body.getReader();
   const early: Uint8Array[] = [];
@@ -126,37 +121,40 @@ function streamingCapture(
   }
 
   let phaseOne!: Promise<boolean>;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      phaseOne = pump().then(
-        (over) => {
-          if (!over && !cancelled) controller.close();
-          return over;
-        },
-        async (error: unknown) => {
-          await settle({ kind: 'error', error });
-          if (!cancelled) controller.error(error);
-          return false;
-        },
-      );
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        phaseOne = pump().then(
+          (over) => {
+            if (!over && !cancelled) controller.close();
+            return over;
+          },
+          async (error: unknown) => {
+            await settle({ kind: 'error', error });
+            if (!cancelled) controller.error(error);
+            return false;
+          },
+        );
+      },
+      // Phase two (past the limit) goes at the caller's pace; until then the pump enqueues.
+      async pull(c) {
+        if (!(await phaseOne) || cancelled) return;
+        try {
+          const next = await read();
+          if (next.done) c.close();
+          else c.enqueue(next.value);
+        } catch (error) {
+          c.error(error);
+        }
+      },
+      async cancel() {
+        cancelled = true;
+        // Below the limit the pump keeps reading, so the outcome is still stored for the retry.
+        if (await phaseOne) await reader.cancel().catch(() => {});
+      },
     },
-    // Phase two (past the limit) goes at the caller's pace; until then the pump enqueues.
-    async pull(c) {
-      if (!(await phaseOne) || cancelled) return;
-      try {
-        const next = await read();
-        if (next.done) c.close();
-        else c.enqueue(next.value);
-      } catch (error) {
-        c.error(error);
-      }
-    },
-    async cancel() {
-      cancelled = true;
-      // Below the limit the pump keeps reading, so the outcome is still stored for the retry.
-      if (await phaseOne) await reader.cancel().catch(() => {});
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -31,16 +31,22 @@ export function idempotency(options: IdempotencyOptions): ExpressMiddleware {
       next();
       return;
     }
-    void serveNode(middleware, req, res, {
-      // Express catches the routes' errors and renders them into `res`, where they are captured.
-      downstream: () => next(),
-      settles: false,
-      failed: (error) => {
-        if (res.destroyed) return; // the client left
-        if (res.headersSent) res.destroy();
-        else next(error);
+    void serveNode(
+      middleware,
+      req,
+      res,
+      {
+        // Express catches the routes' errors and renders them into `res`, where they are captured.
+        downstream: () => next(),
+        settles: false,
+        failed: (error) => {
+          if (res.destroyed) return; // the client left
+          if (res.headersSent) res.destroy();
+          else next(error);
+        },
       },
-    }, parsedBody(req));
+      parsedBody(req),
+    );
   };
 }
 

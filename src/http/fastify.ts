@@ -61,12 +61,15 @@ export const idempotency: FastifyPluginCallback<IdempotencyOptions> = (fastify, 
     const nextCalled = new Promise<'next'>((resolve) => (routeMayRun = () => resolve('next')));
     const route = { resolve: undefined as Pending['resolve'], reject: undefined as Pending['reject'] };
     // `next` may be called synchronously (a request without a key), so it must not touch `pending`.
-    const final = middleware(toWebRequest(request.raw, body.stream), () =>
-      new Promise<Response>((resolve, reject) => {
-        route.resolve = resolve;
-        route.reject = reject;
-        routeMayRun();
-      }));
+    const final = middleware(
+      toWebRequest(request.raw, body.stream),
+      () =>
+        new Promise<Response>((resolve, reject) => {
+          route.resolve = resolve;
+          route.reject = reject;
+          routeMayRun();
+        }),
+    );
     final.catch(() => {}); // awaited in onSend, or turned into Fastify's error below
     const pending: Pending = {
       answered: false,
@@ -167,44 +170,47 @@ function webBody(payload: unknown, status: number): Uint8Array | ReadableStream<
 function lazyBody(source: Readable & { receivedEncodedLength?: number }): { stream: ReadableStream<Uint8Array>; payload(): Readable } {
   const kept: Buffer[] = [];
   let touched = false;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      touched = true;
-      return new Promise<void>((resolve, reject) => {
-        const detach = (): void => {
-          source.off('readable', step);
-          source.off('end', step);
-          source.off('error', onError);
-        };
-        function step(): boolean {
-          const chunk = source.read() as Buffer | null;
-          if (chunk !== null) {
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        touched = true;
+        return new Promise<void>((resolve, reject) => {
+          const detach = (): void => {
+            source.off('readable', step);
+            source.off('end', step);
+            source.off('error', onError);
+          };
+          function step(): boolean {
+            const chunk = source.read() as Buffer | null;
+            if (chunk !== null) {
+              detach();
+              kept.push(chunk);
+              controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+              resolve();
+              return true;
+            }
+            if (!source.readableEnded) return false;
             detach();
-            kept.push(chunk);
-            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            controller.close();
             resolve();
             return true;
           }
-          if (!source.readableEnded) return false;
-          detach();
-          controller.close();
-          resolve();
-          return true;
-        }
-        function onError(error: unknown): void {
-          detach();
-          reject(error);
-        }
-        if (step()) return;
-        source.on('readable', step);
-        source.on('end', step);
-        source.on('error', onError);
-      });
+          function onError(error: unknown): void {
+            detach();
+            reject(error);
+          }
+          if (step()) return;
+          source.on('readable', step);
+          source.on('end', step);
+          source.on('error', onError);
+        });
+      },
+      cancel() {
+        source.resume(); // over the limit: drop the rest
+      },
     },
-    cancel() {
-      source.resume(); // over the limit: drop the rest
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return {
     stream,
     payload() {

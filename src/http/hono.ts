@@ -25,13 +25,17 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
     // cache, where the handler reads them too, so the request is not copied.
     const inHand = request.bodyUsed ? new Uint8Array(await c.req.arrayBuffer()) : undefined;
     let ranNext = false;
-    const response = await middleware(request, async (forwarded) => {
-      // The middleware consumed the original body; the handler reads the same bytes from here.
-      if (forwarded !== request) c.req.raw = forwarded;
-      ranNext = true;
-      await next(); // Hono turns a thrown error into c.res through onError, so this resolves
-      return c.res;
-    }, inHand);
+    const response = await middleware(
+      request,
+      async (forwarded) => {
+        // The middleware consumed the original body; the handler reads the same bytes from here.
+        if (forwarded !== request) c.req.raw = forwarded;
+        ranNext = true;
+        await next(); // Hono turns a thrown error into c.res through onError, so this resolves
+        return c.res;
+      },
+      inHand,
+    );
     if (!ranNext) return response;
     // After next() the context is finalized, so a returned Response would be ignored.
     c.res = response;

@@ -3,7 +3,10 @@ import { parseIdempotencyKey } from './idempotency-key.js';
 
 describe('parseIdempotencyKey', () => {
   test('a Structured Field string', () => {
-    expect(parseIdempotencyKey('"8e03978e-40d5-43e8-bc93-6894a57f9324"')).toEqual({ kind: 'key', key: '8e03978e-40d5-43e8-bc93-6894a57f9324' });
+    expect(parseIdempotencyKey('"8e03978e-40d5-43e8-bc93-6894a57f9324"')).toEqual({
+      kind: 'key',
+      key: '8e03978e-40d5-43e8-bc93-6894a57f9324',
+    });
     expect(parseIdempotencyKey('"with space and \\"quote\\""')).toEqual({ kind: 'key', key: 'with space and "quote"' });
     expect(parseIdempotencyKey('"abc";param=1')).toEqual({ kind: 'key', key: 'abc' });
   });

@@ -15,9 +15,7 @@ export interface ParseKeyOptions {
 }
 
 export type ParsedKey =
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'key'; readonly key: string }
-  | { readonly kind: 'malformed'; readonly detail: string };
+  { readonly kind: 'missing' } | { readonly kind: 'key'; readonly key: string } | { readonly kind: 'malformed'; readonly detail: string };
 
 // A bare key: visible ASCII without the characters that only make sense inside an sf-string.
 export const BARE_KEY = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -41,7 +39,10 @@ export function parseIdempotencyKey(value: string | null | undefined, options: P
   }
   if (key.length === 0) return { kind: 'malformed', detail: 'the Idempotency-Key is an empty string' };
   if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    return { kind: 'malformed', detail: `the Idempotency-Key has ${key.length} characters, at most ${MAX_IDEMPOTENCY_KEY_LENGTH} are allowed` };
+    return {
+      kind: 'malformed',
+      detail: `the Idempotency-Key has ${key.length} characters, at most ${MAX_IDEMPOTENCY_KEY_LENGTH} are allowed`,
+    };
   }
   return { kind: 'key', key };
 }

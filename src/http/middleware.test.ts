@@ -8,7 +8,11 @@ import { idempotency } from './middleware.js';
 import type { ErrorContext } from './options.js';
 
 const post = (key: string, body = '{}', headers: Record<string, string> = {}): Request =>
-  new Request('http://api.test/orders', { method: 'POST', body, headers: { 'idempotency-key': key, 'content-type': 'application/json', ...headers } });
+  new Request('http://api.test/orders', {
+    method: 'POST',
+    body,
+    headers: { 'idempotency-key': key, 'content-type': 'application/json', ...headers },
+  });
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -59,7 +63,7 @@ describe('idempotency middleware (core)', () => {
     expect((await store.get({ scope: 'anonymous', key: 'k' }))?.state).toBe('completed');
   });
 
-  test('a body stream that breaks releases the key and breaks the first caller\'s stream too', async () => {
+  test("a body stream that breaks releases the key and breaks the first caller's stream too", async () => {
     const store = memoryStore();
     const handle = idempotency({ store });
     const body = manualBody();
@@ -98,12 +102,13 @@ describe('idempotency middleware (core)', () => {
   test('a request with an empty (but non-null) body stream reaches the handler, with an empty body, and is stored', async () => {
     const store = memoryStore();
     const handle = idempotency({ store });
-    const empty = (): Request => new Request('http://api.test/orders', {
-      method: 'POST',
-      headers: { 'idempotency-key': 'k' },
-      body: new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
-      duplex: 'half',
-    } as RequestInit);
+    const empty = (): Request =>
+      new Request('http://api.test/orders', {
+        method: 'POST',
+        headers: { 'idempotency-key': 'k' },
+        body: new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
+        duplex: 'half',
+      } as RequestInit);
     const seen: string[] = [];
     const first = await handle(empty(), async (request) => {
       seen.push(await request.text());
@@ -131,7 +136,11 @@ describe('idempotency middleware (core)', () => {
   test('when the store fails after the handler ran, the caller still gets the response and onError hears of it', async () => {
     const inner = memoryStore();
     let down = false;
-    const store: Store = { ...inner, name: 'flaky', commit: (...args) => (down ? Promise.reject(new StoreUnavailableError('flaky', 'gone')) : inner.commit(...args)) };
+    const store: Store = {
+      ...inner,
+      name: 'flaky',
+      commit: (...args) => (down ? Promise.reject(new StoreUnavailableError('flaky', 'gone')) : inner.commit(...args)),
+    };
     const errors: ErrorContext[] = [];
     const handle = idempotency({ store, onError: (_e, context) => errors.push(context) });
     const response = await handle(post('k'), async () => {
@@ -146,9 +155,11 @@ describe('idempotency middleware (core)', () => {
   test('a thrown handler error reaches the caller of the middleware and releases the key', async () => {
     const store = memoryStore();
     const handle = idempotency({ store });
-    await expect(handle(post('k'), async () => {
-      throw new Error('db down');
-    })).rejects.toThrow('db down');
+    await expect(
+      handle(post('k'), async () => {
+        throw new Error('db down');
+      }),
+    ).rejects.toThrow('db down');
     expect(await store.get({ scope: 'anonymous', key: 'k' })).toBeUndefined();
   });
 

@@ -69,18 +69,32 @@ export function idempotency(options: IdempotencyOptions): IdempotencyHandler {
     const parsed = parseIdempotencyKey(request.headers.get('idempotency-key'), { acceptBareKey: config.acceptBareKey });
     if (parsed.kind === 'missing') {
       if (!config.required) return skip(request, next, emit);
-      return reject(request, emit, problemResponse('key-required', `${request.method} requests to this API need an Idempotency-Key header, e.g. Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"`));
+      return reject(
+        request,
+        emit,
+        problemResponse(
+          'key-required',
+          `${request.method} requests to this API need an Idempotency-Key header, e.g. Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"`,
+        ),
+      );
     }
     if (parsed.kind === 'malformed') return reject(request, emit, problemResponse('key-malformed', parsed.detail));
 
-    const read: BodyRead = inHand === undefined
-      ? await readBodyWithin(request, config.maxRequestBody)
-      : inHand.byteLength > config.maxRequestBody ? { kind: 'too_large', limit: config.maxRequestBody } : { kind: 'body', bytes: inHand };
+    const read: BodyRead =
+      inHand === undefined
+        ? await readBodyWithin(request, config.maxRequestBody)
+        : inHand.byteLength > config.maxRequestBody
+          ? { kind: 'too_large', limit: config.maxRequestBody }
+          : { kind: 'body', bytes: inHand };
     if (read.kind === 'too_large') {
-      return reject(request, emit, problemResponse('body-too-large', `the request body exceeds ${config.maxRequestBody} bytes; nothing was run`, {
-        headers: { connection: 'close' },
-        extensions: { limit: config.maxRequestBody },
-      }));
+      return reject(
+        request,
+        emit,
+        problemResponse('body-too-large', `the request body exceeds ${config.maxRequestBody} bytes; nothing was run`, {
+          headers: { connection: 'close' },
+          extensions: { limit: config.maxRequestBody },
+        }),
+      );
     }
     const body = read.bytes;
     // The body was read (even an empty stream leaves the request used): the handler gets a copy
@@ -112,38 +126,44 @@ async function protect(
   // The caller's stream closes only once the run (commit or release) is over.
   const runOver = deferred<void>();
 
-  const run = config.engine.run<StoredValue>(ref, fingerprintInput, async () => {
-    ran = true;
-    const response = await next(forwarded());
-    produced = response;
-    if (!config.storeStatus(response.status)) throw new ReleaseKey(response);
-    const captured = deferred<CapturedBody>();
-    const capture = await captureResponse(response, config.maxResponseBody, async (result) => {
-      captured.resolve(result);
-      await runOver.promise;
-    });
-    let result: CapturedBody;
-    if (capture.kind === 'complete') {
-      // The body was in hand at once: the caller gets it from memory once it is stored.
-      result = capture;
-      if (response.body !== null) produced = new Response(capture.bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
-    } else {
-      streaming.resolve((produced = capture.response));
-      result = await captured.promise;
-    }
-    if (result.kind === 'error') {
-      bodyBroke = true;
-      throw result.error; // a broken body is a failure of the handler: release
-    }
-    stored = true;
-    if (result.kind === 'too_large') return toStoredValue({ kind: 'too_large', status: response.status, limit: config.maxResponseBody });
-    return toStoredValue({
-      kind: 'response',
-      status: response.status,
-      headers: pickHeaders(response.headers, config.replayHeaders),
-      body: result.bytes,
-    });
-  }, runOptions);
+  const run = config.engine.run<StoredValue>(
+    ref,
+    fingerprintInput,
+    async () => {
+      ran = true;
+      const response = await next(forwarded());
+      produced = response;
+      if (!config.storeStatus(response.status)) throw new ReleaseKey(response);
+      const captured = deferred<CapturedBody>();
+      const capture = await captureResponse(response, config.maxResponseBody, async (result) => {
+        captured.resolve(result);
+        await runOver.promise;
+      });
+      let result: CapturedBody;
+      if (capture.kind === 'complete') {
+        // The body was in hand at once: the caller gets it from memory once it is stored.
+        result = capture;
+        if (response.body !== null)
+          produced = new Response(capture.bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+      } else {
+        streaming.resolve((produced = capture.response));
+        result = await captured.promise;
+      }
+      if (result.kind === 'error') {
+        bodyBroke = true;
+        throw result.error; // a broken body is a failure of the handler: release
+      }
+      stored = true;
+      if (result.kind === 'too_large') return toStoredValue({ kind: 'too_large', status: response.status, limit: config.maxResponseBody });
+      return toStoredValue({
+        kind: 'response',
+        status: response.status,
+        headers: pickHeaders(response.headers, config.replayHeaders),
+        body: result.bytes,
+      });
+    },
+    runOptions,
+  );
 
   const settled: Promise<Settled> = run.then(
     (result) => ({ ok: true, result }),
@@ -178,14 +198,21 @@ async function protect(
   }
   if (isFingerprintMismatchError(error)) {
     emit({ outcome: 'mismatch', request, status: 422, ref });
-    return problemResponse('fingerprint-mismatch', 'this Idempotency-Key was already used for a different request (method, path or body); nothing was run');
+    return problemResponse(
+      'fingerprint-mismatch',
+      'this Idempotency-Key was already used for a different request (method, path or body); nothing was run',
+    );
   }
   if (isStoreUnavailableError(error)) {
     if (!config.failOpen) {
       emit({ outcome: 'unavailable', request, status: 503, ref });
-      return problemResponse('store-unavailable', 'the idempotency store cannot be reached, so the request was not run; retry later with the same key', {
-        headers: { 'retry-after': RETRY_AFTER_SECONDS },
-      });
+      return problemResponse(
+        'store-unavailable',
+        'the idempotency store cannot be reached, so the request was not run; retry later with the same key',
+        {
+          headers: { 'retry-after': RETRY_AFTER_SECONDS },
+        },
+      );
     }
     config.onError(error, { during: 'begin', ref });
     const response = withHeader(await next(forwarded()), 'idempotent-bypassed', 'store-unavailable');
@@ -197,12 +224,17 @@ async function protect(
 
 function replay(emit: (event: OutcomeEvent) => void, request: Request, ref: KeyRef, result: RunResult<StoredValue>): Response {
   const outcome = fromStoredValue(result.value);
-  const response = outcome.kind === 'response'
-    ? replayResponse(outcome)
-    : problemResponse('response-too-large', `the request with this Idempotency-Key was run (status ${outcome.status}) but its response exceeded ${outcome.limit} bytes and was not kept, so it cannot be replayed; do not retry it with a new key, that would run it again`, {
-      headers: { 'idempotent-replayed': 'true' },
-      extensions: { originalStatus: outcome.status, limit: outcome.limit },
-    });
+  const response =
+    outcome.kind === 'response'
+      ? replayResponse(outcome)
+      : problemResponse(
+          'response-too-large',
+          `the request with this Idempotency-Key was run (status ${outcome.status}) but its response exceeded ${outcome.limit} bytes and was not kept, so it cannot be replayed; do not retry it with a new key, that would run it again`,
+          {
+            headers: { 'idempotent-replayed': 'true' },
+            extensions: { originalStatus: outcome.status, limit: outcome.limit },
+          },
+        );
   emit({ outcome: 'replayed', request, status: response.status, ref });
   return response;
 }

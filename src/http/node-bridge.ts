@@ -100,7 +100,10 @@ export async function serveNode(
       // The body was put back into `req` (or parsed before us): the application reads it there.
       Promise.resolve()
         .then(() => flow.downstream())
-        .then(() => flow.settles && current.returned(), (error: unknown) => current.fail(error));
+        .then(
+          () => flow.settles && current.returned(),
+          (error: unknown) => current.fail(error),
+        );
       return current.response;
     });
   } catch (error) {

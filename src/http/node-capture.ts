@@ -54,17 +54,20 @@ export function captureNodeResponse(res: ServerResponse, options: CaptureOptions
   let ended = false;
   let waitingDrain = false;
 
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        if (waitingDrain) {
+          waitingDrain = false;
+          res.emit('drain');
+        }
+      },
     },
-    pull() {
-      if (waitingDrain) {
-        waitingDrain = false;
-        res.emit('drain');
-      }
-    },
-  }, new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }));
+    new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+  );
 
   const start = (): void => {
     if (started) return;
@@ -84,7 +87,9 @@ export function captureNodeResponse(res: ServerResponse, options: CaptureOptions
     if (bytes.byteLength > 0) controller!.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   };
   const splitArgs = (a: unknown, b: unknown): { encoding?: BufferEncoding; callback?: WriteCallback } =>
-    typeof a === 'function' ? { callback: a as WriteCallback } : { encoding: a as BufferEncoding, callback: b as WriteCallback | undefined };
+    typeof a === 'function'
+      ? { callback: a as WriteCallback }
+      : { encoding: a as BufferEncoding, callback: b as WriteCallback | undefined };
 
   const patched = res as unknown as Record<string, unknown>;
   // Frameworks check headersSent (Express's error handler destroys the socket instead of writing

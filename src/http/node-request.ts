@@ -41,55 +41,58 @@ export function toWebRequest(req: IncomingMessage, body?: Uint8Array | ReadableS
  */
 function restorableBody(req: IncomingMessage): ReadableStream<Uint8Array> {
   const kept: Buffer[] = [];
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      return new Promise<void>((resolve, reject) => {
-        const detach = (): void => {
-          req.off('readable', step);
-          req.off('error', onError);
-          req.off('close', onClose);
-        };
-        function step(): boolean {
-          // `complete` with an empty buffer: every byte was read and `end` is not emitted yet
-          // (it would be by a `read()` now), so the bytes can still go back.
-          if (req.complete && req.readableLength === 0) {
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        return new Promise<void>((resolve, reject) => {
+          const detach = (): void => {
+            req.off('readable', step);
+            req.off('error', onError);
+            req.off('close', onClose);
+          };
+          function step(): boolean {
+            // `complete` with an empty buffer: every byte was read and `end` is not emitted yet
+            // (it would be by a `read()` now), so the bytes can still go back.
+            if (req.complete && req.readableLength === 0) {
+              detach();
+              if (kept.length > 0) req.unshift(Buffer.concat(kept));
+              controller.close();
+              resolve();
+              return true;
+            }
+            const chunk = req.read() as Buffer | null;
+            if (chunk === null) return false;
             detach();
-            if (kept.length > 0) req.unshift(Buffer.concat(kept));
-            controller.close();
+            kept.push(chunk);
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
             resolve();
             return true;
           }
-          const chunk = req.read() as Buffer | null;
-          if (chunk === null) return false;
-          detach();
-          kept.push(chunk);
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          resolve();
-          return true;
-        }
-        function onError(error: unknown): void {
-          detach();
-          reject(error);
-        }
-        function onClose(): void {
-          if (req.complete) return;
-          detach();
-          reject(new Error('the request was aborted before its body was received'));
-        }
-        if (req.readableEnded) {
-          // Someone consumed the body before us: nothing left to read or restore.
-          controller.close();
-          resolve();
-          return;
-        }
-        if (step()) return;
-        req.on('readable', step);
-        req.on('error', onError);
-        req.on('close', onClose);
-      });
+          function onError(error: unknown): void {
+            detach();
+            reject(error);
+          }
+          function onClose(): void {
+            if (req.complete) return;
+            detach();
+            reject(new Error('the request was aborted before its body was received'));
+          }
+          if (req.readableEnded) {
+            // Someone consumed the body before us: nothing left to read or restore.
+            controller.close();
+            resolve();
+            return;
+          }
+          if (step()) return;
+          req.on('readable', step);
+          req.on('error', onError);
+          req.on('close', onClose);
+        });
+      },
+      cancel() {
+        req.resume(); // over the limit: drop the rest so the connection can be reused
+      },
     },
-    cancel() {
-      req.resume(); // over the limit: drop the rest so the connection can be reused
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }

@@ -32,7 +32,9 @@ export function withIdempotency(
   const middleware = idempotency(middlewareOptions);
   return (req, res) => {
     if (!middleware.covers(req.method ?? 'GET')) {
-      void Promise.resolve().then(() => handler(req, res)).catch((error: unknown) => fail(error, req, res));
+      void Promise.resolve()
+        .then(() => handler(req, res))
+        .catch((error: unknown) => fail(error, req, res));
       return;
     }
     void serveNode(middleware, req, res, {

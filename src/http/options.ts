@@ -104,9 +104,25 @@ export interface IdempotencyOptions {
 }
 
 const KNOWN = [
-  'oncekey', 'store', 'ttl', 'lease', 'hooks', 'methods', 'required', 'acceptBareKey', 'scope', 'fingerprint',
-  'onInProgress', 'waitTimeout', 'storeStatus', 'maxRequestBody', 'maxResponseBody', 'replayHeaders', 'failOpen',
-  'onOutcome', 'onError',
+  'oncekey',
+  'store',
+  'ttl',
+  'lease',
+  'hooks',
+  'methods',
+  'required',
+  'acceptBareKey',
+  'scope',
+  'fingerprint',
+  'onInProgress',
+  'waitTimeout',
+  'storeStatus',
+  'maxRequestBody',
+  'maxResponseBody',
+  'replayHeaders',
+  'failOpen',
+  'onOutcome',
+  'onError',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -136,24 +152,28 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('idempotency', 'expected an options object with oncekey or store');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('idempotency', 'expected an options object with oncekey or store');
   assertKnownOptions('idempotency', options, KNOWN);
   const o = options;
   if ((o.oncekey === undefined) === (o.store === undefined)) {
     throw new InvalidOptionError('idempotency', 'give exactly one of oncekey (an engine) or store');
   }
-  if (o.oncekey !== undefined && !(o.oncekey instanceof Oncekey)) throw new InvalidOptionError('idempotency.oncekey', 'expected an Oncekey engine');
+  if (o.oncekey !== undefined && !(o.oncekey instanceof Oncekey))
+    throw new InvalidOptionError('idempotency.oncekey', 'expected an Oncekey engine');
   if (o.oncekey !== undefined && o.hooks !== undefined) {
     throw new InvalidOptionError('idempotency.hooks', 'only with store; with oncekey, give the hooks to the engine');
   }
   const ttlMs = o.ttl === undefined ? undefined : toMs('idempotency.ttl', o.ttl);
   const leaseMs = o.lease === undefined ? undefined : toMs('idempotency.lease', o.lease);
-  const engine = o.oncekey ?? new Oncekey({
-    store: o.store as Store,
-    ttl: ttlMs ?? '24h',
-    lease: leaseMs ?? '30s',
-    ...(o.hooks === undefined ? {} : { hooks: o.hooks }),
-  });
+  const engine =
+    o.oncekey ??
+    new Oncekey({
+      store: o.store as Store,
+      ttl: ttlMs ?? '24h',
+      lease: leaseMs ?? '30s',
+      ...(o.hooks === undefined ? {} : { hooks: o.hooks }),
+    });
 
   const methods = o.methods ?? ['POST', 'PATCH'];
   if (!Array.isArray(methods) || methods.some((m) => typeof m !== 'string' || !/^[A-Za-z]+$/.test(m))) {

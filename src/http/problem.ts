@@ -7,13 +7,7 @@
 export const PROBLEM_TYPE_BASE = 'https://oncekey.dev/problems/';
 
 export type ProblemKind =
-  | 'key-required'
-  | 'key-malformed'
-  | 'key-in-use'
-  | 'fingerprint-mismatch'
-  | 'body-too-large'
-  | 'response-too-large'
-  | 'store-unavailable';
+  'key-required' | 'key-malformed' | 'key-in-use' | 'fingerprint-mismatch' | 'body-too-large' | 'response-too-large' | 'store-unavailable';
 
 const PROBLEMS: Readonly<Record<ProblemKind, { readonly status: number; readonly title: string }>> = {
   'key-required': { status: 400, title: 'Idempotency-Key header required' },

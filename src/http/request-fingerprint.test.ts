@@ -26,10 +26,15 @@ describe('request fingerprint', () => {
     expect(await print(undefined, ...post('http://x/orders?x=2', '{}'))).not.toBe(base);
     expect(await print(undefined, ...post('http://x/other?x=1', '{}'))).not.toBe(base);
     expect(await print(undefined, ...post('http://x/orders?x=1', '{}', 'application/json', 'PATCH'))).not.toBe(base);
-    expect(await print({ query: false }, ...post('http://x/orders?x=2', '{}'))).toBe(await print({ query: false }, ...post('http://x/orders?x=1', '{}')));
-    expect(await print({ method: false }, ...post('http://x/orders', '{}', 'application/json', 'PATCH')))
-      .toBe(await print({ method: false }, ...post('http://x/orders', '{}')));
-    expect(await print({ body: false }, ...post('http://x/orders', '{"a":1}'))).toBe(await print({ body: false }, ...post('http://x/orders', '{"a":2}')));
+    expect(await print({ query: false }, ...post('http://x/orders?x=2', '{}'))).toBe(
+      await print({ query: false }, ...post('http://x/orders?x=1', '{}')),
+    );
+    expect(await print({ method: false }, ...post('http://x/orders', '{}', 'application/json', 'PATCH'))).toBe(
+      await print({ method: false }, ...post('http://x/orders', '{}')),
+    );
+    expect(await print({ body: false }, ...post('http://x/orders', '{"a":1}'))).toBe(
+      await print({ body: false }, ...post('http://x/orders', '{"a":2}')),
+    );
   });
 
   test('ignored fields, nested too, do not count; the parsed body is not modified', async () => {
@@ -68,7 +73,9 @@ describe('request fingerprint', () => {
 
   test('a custom function replaces every part', async () => {
     const byTenantOrder = (request: Request) => ({ order: new URL(request.url).searchParams.get('order') });
-    expect(await print(byTenantOrder, ...post('http://x/a?order=1', '{"a":1}'))).toBe(await print(byTenantOrder, ...post('http://x/b?order=1', '{"a":2}')));
+    expect(await print(byTenantOrder, ...post('http://x/a?order=1', '{"a":1}'))).toBe(
+      await print(byTenantOrder, ...post('http://x/b?order=1', '{"a":2}')),
+    );
   });
 
   test('bad options fail at construction', () => {

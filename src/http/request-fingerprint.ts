@@ -40,12 +40,16 @@ export type FingerprintOption = FingerprintParts | FingerprintFunction;
  * The function giving a request's fingerprint input (the value the engine hashes), validated now
  * so a typo in the options fails at construction.
  */
-export function requestFingerprinter(option: FingerprintOption | undefined, name = 'fingerprint'): (request: Request, body: Uint8Array) => Promise<unknown> {
+export function requestFingerprinter(
+  option: FingerprintOption | undefined,
+  name = 'fingerprint',
+): (request: Request, body: Uint8Array) => Promise<unknown> {
   if (typeof option === 'function') return async (request, body) => option(request, body);
   assertKnownOptions(name, option, ['method', 'path', 'query', 'body', 'ignoreFields', 'headers']);
   const parts = option ?? {};
   for (const flag of ['method', 'path', 'query', 'body'] as const) {
-    if (parts[flag] !== undefined && typeof parts[flag] !== 'boolean') throw new InvalidOptionError(`${name}.${flag}`, 'expected a boolean');
+    if (parts[flag] !== undefined && typeof parts[flag] !== 'boolean')
+      throw new InvalidOptionError(`${name}.${flag}`, 'expected a boolean');
   }
   if (parts.ignoreFields !== undefined && !Array.isArray(parts.ignoreFields)) {
     throw new InvalidOptionError(`${name}.ignoreFields`, 'expected an array of strings');
@@ -55,7 +59,10 @@ export function requestFingerprinter(option: FingerprintOption | undefined, name
   }
   const ignore = (parts.ignoreFields ?? []).map((field, i) => {
     if (typeof field !== 'string' || field === '' || field.split('.').includes('')) {
-      throw new InvalidOptionError(`${name}.ignoreFields[${i}]`, `expected a dotted field path such as 'meta.sentAt', got ${JSON.stringify(field)}`);
+      throw new InvalidOptionError(
+        `${name}.ignoreFields[${i}]`,
+        `expected a dotted field path such as 'meta.sentAt', got ${JSON.stringify(field)}`,
+      );
     }
     return field.split('.');
   });

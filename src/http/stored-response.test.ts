@@ -23,7 +23,10 @@ describe('stored responses', () => {
       ['location', '/orders/1'],
       ['x-debug', 'yes'],
     ]);
-    expect(pickHeaders(headers, replayHeaderSet('o'))).toEqual([['content-type', 'application/json'], ['location', '/orders/1']]);
+    expect(pickHeaders(headers, replayHeaderSet('o'))).toEqual([
+      ['content-type', 'application/json'],
+      ['location', '/orders/1'],
+    ]);
     expect(pickHeaders(headers, replayHeaderSet('o', ['X-Debug']))).toEqual([['x-debug', 'yes']]);
     for (const name of ['Set-Cookie', 'authorization', 'WWW-Authenticate', 'proxy-authenticate', 'content-length']) {
       expect(() => replayHeaderSet('o', [name])).toThrow(InvalidOptionError);
@@ -33,6 +36,10 @@ describe('stored responses', () => {
   test('outcomes written by something else are refused, not replayed', () => {
     expect(() => fromStoredValue({ order: 1 })).toThrow(/not an HTTP response/);
     expect(() => fromStoredValue(null)).toThrow(/not an HTTP response/);
-    expect(fromStoredValue(toStoredValue({ kind: 'too_large', status: 200, limit: 5 }))).toEqual({ kind: 'too_large', status: 200, limit: 5 });
+    expect(fromStoredValue(toStoredValue({ kind: 'too_large', status: 200, limit: 5 }))).toEqual({
+      kind: 'too_large',
+      status: 200,
+      limit: 5,
+    });
   });
 });

@@ -50,7 +50,8 @@ export function replayHeaderSet(option: string, names: readonly string[] = DEFAU
       throw new InvalidOptionError(option, `${JSON.stringify(name)} is not a header name`);
     }
     const lower = name.toLowerCase();
-    if (NEVER_REPLAYED.has(lower)) throw new InvalidOptionError(option, `${name} is never replayed (it carries the first caller's state, credentials or framing)`);
+    if (NEVER_REPLAYED.has(lower))
+      throw new InvalidOptionError(option, `${name} is never replayed (it carries the first caller's state, credentials or framing)`);
     set.add(lower);
   }
   return set;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isInvalidOptionError } from '../errors/invalid-option.js';
 import { bulkhead } from './bulkhead.js';
 import { FakeClock } from './clock/fake-clock.js';
-import { BulkheadRejectedError, isBulkheadRejectedError } from './errors/bulkhead-rejected.js';
+import { type BulkheadRejectedError, isBulkheadRejectedError } from './errors/bulkhead-rejected.js';
 import { isDeadlineExceededError } from './errors/deadline-exceeded.js';
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };

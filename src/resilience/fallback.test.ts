@@ -30,8 +30,7 @@ describe('fallback', () => {
     const policy = fallback(() => ((called = true), 'cached'));
     const controller = new AbortController();
     const result = policy.execute(
-      ({ signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
       { signal: controller.signal },
     );
     controller.abort(new Error('cancelled'));

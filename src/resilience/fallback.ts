@@ -27,7 +27,11 @@ export class FallbackPolicy<F> implements Policy<F>, EventSource<FallbackEvents>
   ) {
     func('fallback.handler', handler);
     assertKnownOptions('fallback', options, ['handles', 'clock']);
-    this.#handles = optional(options.handles, () => true, (v) => func('fallback.handles', v));
+    this.#handles = optional(
+      options.handles,
+      () => true,
+      (v) => func('fallback.handles', v),
+    );
     this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('fallback.clock', v));
   }
 

@@ -70,8 +70,7 @@ export function clockOption<C>(context: string, value: unknown): C {
 /** An object with the given methods, or throw naming the option; `kind` says what is expected. */
 export function withMethods<T>(context: string, value: unknown, methods: readonly string[], kind = 'an object'): T {
   const object = value as Record<string, unknown> | null;
-  const missing =
-    typeof object !== 'object' || object === null ? methods : methods.filter((m) => typeof object[m] !== 'function');
+  const missing = typeof object !== 'object' || object === null ? methods : methods.filter((m) => typeof object[m] !== 'function');
   if (missing.length > 0) throw new InvalidOptionError(context, `expected ${kind} with ${missing.join(', ')}()`);
   return value as T;
 }

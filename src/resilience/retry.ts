@@ -3,15 +3,7 @@ import { exponentialBackoff } from './backoff/exponential.js';
 import type { RetryBudget } from './budget/budget.js';
 import { sleep, systemClock, type Clock } from './clock/clock.js';
 import { Emitter, type EventSource, type GiveUpReason, type PolicyEvents } from './events.js';
-import {
-  assertKnownOptions,
-  clockOption,
-  func,
-  nonNegative,
-  optional,
-  positiveIntOrInfinity,
-  withMethods,
-} from './options.js';
+import { assertKnownOptions, clockOption, func, nonNegative, optional, positiveIntOrInfinity, withMethods } from './options.js';
 import type { ExecuteContext, ExecuteOptions, Policy, Task } from './policy.js';
 import { isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import { readRetryAfter } from './retry-after.js';

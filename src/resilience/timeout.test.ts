@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isInvalidOptionError } from '../errors/invalid-option.js';
 import { sleep } from './clock/clock.js';
 import { FakeClock } from './clock/fake-clock.js';
-import { DeadlineExceededError, isDeadlineExceededError } from './errors/deadline-exceeded.js';
+import { type DeadlineExceededError, isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import type { TimeoutEvent } from './events.js';
 import { timeout, type TimeoutOptions } from './timeout.js';
 
@@ -116,7 +116,10 @@ describe('aggressive timeout', () => {
   it('rejects as soon as the caller aborts', async () => {
     const { clock, policy } = setup(10_000, { strategy: 'aggressive' });
     const controller = new AbortController();
-    const result = settleAt(policy.execute(() => new Promise(() => {}), { signal: controller.signal }), clock);
+    const result = settleAt(
+      policy.execute(() => new Promise(() => {}), { signal: controller.signal }),
+      clock,
+    );
     await clock.advance(5);
     controller.abort(new Error('caller left'));
     const settled = await result;
@@ -150,17 +153,16 @@ describe('timeout and an outer deadline', () => {
   it('timeout(0) does not start the task', async () => {
     const { clock, policy } = setup(0);
     let ran = false;
-    const settled = await settleAt(policy.execute(() => (ran = true)), clock);
+    const settled = await settleAt(
+      policy.execute(() => (ran = true)),
+      clock,
+    );
     expect(settled.ok).toBe(false);
     expect(ran).toBe(false);
   });
 
   it('validates its options', () => {
-    const makers = [
-      () => timeout(-1),
-      () => timeout(10, { strategy: 'brutal' as never }),
-      () => timeout(10, { ms: 1 } as never),
-    ];
+    const makers = [() => timeout(-1), () => timeout(10, { strategy: 'brutal' as never }), () => timeout(10, { ms: 1 } as never)];
     for (const make of makers) {
       let error: unknown;
       try {

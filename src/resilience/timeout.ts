@@ -34,9 +34,7 @@ export class TimeoutPolicy implements Policy, EventSource<TimeoutEvents> {
   ) {
     nonNegative('timeout.timeoutMs', timeoutMs);
     assertKnownOptions('timeout', options, ['strategy', 'clock']);
-    const strategy = optional(options.strategy, 'cooperative', (v) =>
-      oneOf('timeout.strategy', v, ['cooperative', 'aggressive'] as const),
-    );
+    const strategy = optional(options.strategy, 'cooperative', (v) => oneOf('timeout.strategy', v, ['cooperative', 'aggressive'] as const));
     this.#aggressive = strategy === 'aggressive';
     this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('timeout.clock', v));
   }

@@ -76,10 +76,7 @@ describe('wrap', () => {
 
   it('an outer deadline reached mid-attempt ends the call at that deadline', async () => {
     const clock = new FakeClock();
-    const policy = wrap(
-      timeout(1000, { clock }),
-      retry({ clock, backoff: constantBackoff(100), maxAttempts: 10 }),
-    );
+    const policy = wrap(timeout(1000, { clock }), retry({ clock, backoff: constantBackoff(100), maxAttempts: 10 }));
     let calls = 0;
     const result = settleAt(
       policy.execute(async ({ signal }) => {
@@ -98,12 +95,7 @@ describe('wrap', () => {
 
   it('the caller signal reaches the innermost task through every layer', async () => {
     const clock = new FakeClock();
-    const policy = wrap(
-      timeout(60_000, { clock }),
-      retry({ clock }),
-      circuitBreaker({ clock }),
-      bulkhead({ maxConcurrent: 1, clock }),
-    );
+    const policy = wrap(timeout(60_000, { clock }), retry({ clock }), circuitBreaker({ clock }), bulkhead({ maxConcurrent: 1, clock }));
     const controller = new AbortController();
     let innerSignal: AbortSignal | undefined;
     const result = settleAt(

@@ -11,9 +11,11 @@ describe('Deadlines', () => {
     const d = new Deadlines(errors, 10);
     await expect(d.bound(Promise.resolve(2), 1000, 'get', (v) => v * 21)).resolves.toBe(42);
     await expect(d.bound(Promise.reject(new Error('x')), 1000, 'get')).rejects.toThrow('get mapped x');
-    await expect(d.bound(Promise.resolve(1), 1000, 'get', () => {
-      throw new Error('from map');
-    })).rejects.toThrow('from map');
+    await expect(
+      d.bound(Promise.resolve(1), 1000, 'get', () => {
+        throw new Error('from map');
+      }),
+    ).rejects.toThrow('from map');
   });
 
   it('rejects a call that never settles once its deadline passed, also after a burst of settled calls', async () => {

@@ -40,7 +40,10 @@ describe('memoryStore bounds', () => {
     await hold('e1', 10_000);
     expect(evicted).toEqual([['short', 'expired']]);
     await hold('e2', 10_000);
-    expect(evicted).toEqual([['short', 'expired'], ['done-early', 'expired']]);
+    expect(evicted).toEqual([
+      ['short', 'expired'],
+      ['done-early', 'expired'],
+    ]);
     await hold('e3', 10_000);
     expect(evicted.at(-1)).toEqual(['done-old', 'completed']);
     await hold('e4', 10_000);
@@ -148,9 +151,7 @@ describe('memoryStore options', () => {
       null,
     ];
     for (const options of bad) {
-      expect(() => memoryStore(options as never), JSON.stringify(options)).toThrow(
-        expect.objectContaining({ code: 'INVALID_OPTION' }),
-      );
+      expect(() => memoryStore(options as never), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     }
     let thrown: unknown;
     try {

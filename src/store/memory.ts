@@ -76,8 +76,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
   if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
     throw new InvalidOptionError('memoryStore.clock', 'expected an object with a now() method');
   }
-  const maxRecords =
-    options?.maxRecords === undefined ? DEFAULT_MAX_RECORDS : positiveInt('memoryStore.maxRecords', options.maxRecords);
+  const maxRecords = options?.maxRecords === undefined ? DEFAULT_MAX_RECORDS : positiveInt('memoryStore.maxRecords', options.maxRecords);
   const onEvict = options?.onEvict;
   if (onEvict !== undefined && typeof onEvict !== 'function') {
     throw new InvalidOptionError('memoryStore.onEvict', 'expected a function');
@@ -175,7 +174,8 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
         return { kind: 'acquired', token: e.token, attempt: e.attempt, recovered: true, leaseUntil: e.leaseUntil };
       }
 
-      if (existing) remove(existing); // expired: replaced in place, no room needed
+      if (existing)
+        remove(existing); // expired: replaced in place, no room needed
       else if (size >= maxRecords) makeRoom(now);
       const fresh: Entry = {
         scope: ref.scope,

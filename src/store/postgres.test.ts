@@ -43,14 +43,14 @@ describePostgres()('postgresStore', () => {
 
   it('migrate() is versioned, idempotent and safe to run concurrently from many clients', async () => {
     const stores = Array.from({ length: 6 }, () =>
-      postgresStore({ connectionString: POSTGRES_URL, schema: `${bed.schema}_m`, table: 'shared', maxConnections: 1 }));
+      postgresStore({ connectionString: POSTGRES_URL, schema: `${bed.schema}_m`, table: 'shared', maxConnections: 1 }),
+    );
     try {
       const results = await Promise.all(stores.map((s) => s.migrate()));
       expect(results.filter((r) => r.from === 0)).toHaveLength(1);
       expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
       expect(await stores[0]!.migrate()).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
-      const { rows } = await bed.admin.query(
-        `SELECT version FROM "${bed.schema}_m".oncekey_schema_versions WHERE table_name = 'shared'`);
+      const { rows } = await bed.admin.query(`SELECT version FROM "${bed.schema}_m".oncekey_schema_versions WHERE table_name = 'shared'`);
       expect(rows).toEqual([{ version: SCHEMA_VERSION }]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
@@ -91,8 +91,7 @@ describePostgres()('postgresStore', () => {
   it('judges leases on the database server clock when no clock is injected', async () => {
     const store = await bed.create();
     try {
-      const { rows } = await bed.admin.query<{ now: string }>(
-        'SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now');
+      const { rows } = await bed.admin.query<{ now: string }>('SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now');
       const serverNow = Number(rows[0]!.now);
       const ref = { scope: 's', key: 'server-clock' };
       const first = await store.begin(ref, 'f', { leaseMs: 60_000, ttlMs: 120_000 });
@@ -109,7 +108,7 @@ describePostgres()('postgresStore', () => {
     }
   });
 
-  it('replays every byte of an outcome whatever the session\'s bytea_output', async () => {
+  it("replays every byte of an outcome whatever the session's bytea_output", async () => {
     // begin's answer carries the outcome as base64; get reads the bytea column, whose text form
     // follows bytea_output. Neither may change a byte.
     const outcome = 'nul\u0000 back\\slash "quote", (paren) \u00e9\u{1F600} \\x41';

@@ -13,8 +13,7 @@ const LEASE = lease(10_000, 600_000);
 
 export function describeConcurrency(options: ResolvedOptions): void {
   const { keys, callers } = options.concurrency;
-  const test = (name: string, body: Parameters<typeof storeCase>[1]) =>
-    it(name, storeCase(options, body), TIMEOUT);
+  const test = (name: string, body: Parameters<typeof storeCase>[1]) => it(name, storeCase(options, body), TIMEOUT);
   const refOf = (i: number): KeyRef => ({ scope: 'race', key: `key-${i}` });
 
   describe('concurrency', () => {
@@ -110,8 +109,7 @@ export function describeConcurrency(options: ResolvedOptions): void {
         tokens.map(async (token, k) => {
           const ref = refOf(k);
           const first = settle(store.commit(ref, token, `a-${k}`, LEASE.ttlMs));
-          const second =
-            k < n ? settle(store.commit(ref, token, `b-${k}`, LEASE.ttlMs)) : settle(store.release(ref, token));
+          const second = k < n ? settle(store.commit(ref, token, `b-${k}`, LEASE.ttlMs)) : settle(store.release(ref, token));
           return { k, outcomes: await Promise.all([first, second]) };
         }),
       );

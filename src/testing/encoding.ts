@@ -41,8 +41,7 @@ const ODD_REFS: ReadonlyArray<KeyRef> = [
 ];
 
 export function describeEncoding(options: ResolvedOptions): void {
-  const test = (name: string, body: Parameters<typeof storeCase>[1]) =>
-    it(name, storeCase(options, body), TIMEOUT);
+  const test = (name: string, body: Parameters<typeof storeCase>[1]) => it(name, storeCase(options, body), TIMEOUT);
 
   describe('outcomes', () => {
     test('round-trip exactly through begin (replay), get and list', async (store) => {
@@ -89,7 +88,10 @@ export function describeEncoding(options: ResolvedOptions): void {
           outcome: `outcome ${i}`,
         });
         const listed = await listAll(store, ref.scope);
-        expect(listed.map((r) => [r.scope, r.key]), what).toEqual([[ref.scope, ref.key]]);
+        expect(
+          listed.map((r) => [r.scope, r.key]),
+          what,
+        ).toEqual([[ref.scope, ref.key]]);
       }
       for (const ref of ODD_REFS) {
         expect(await store.delete(ref), JSON.stringify(ref)).toBe(true);

@@ -39,10 +39,7 @@ export function fakeClock(start = T0): FakeClock {
 }
 
 /** A test body that gets a fresh store on its own fake clock; the store is destroyed after. */
-export function storeCase(
-  options: ResolvedOptions,
-  body: (store: Store, clock: FakeClock) => Promise<void>,
-): () => Promise<void> {
+export function storeCase(options: ResolvedOptions, body: (store: Store, clock: FakeClock) => Promise<void>): () => Promise<void> {
   return async () => {
     const clock = fakeClock();
     const store = await options.create(clock);
@@ -77,17 +74,11 @@ export async function expectLeaseLost(promise: Promise<unknown>, what = 'operati
   if (result.ok) {
     expect.fail(`${what}: expected LeaseLostError, but it succeeded with ${JSON.stringify(result.value)}`);
   }
-  expect(isLeaseLostError(result.error), `${what}: expected LeaseLostError, got ${describeError(result.error)}`).toBe(
-    true,
-  );
+  expect(isLeaseLostError(result.error), `${what}: expected LeaseLostError, got ${describeError(result.error)}`).toBe(true);
 }
 
 /** The outcome of `begin`, narrowed to its kind or a failed test. */
-export function expectKind<K extends BeginResult['kind']>(
-  result: BeginResult,
-  kind: K,
-  what = 'begin',
-): Extract<BeginResult, { kind: K }> {
+export function expectKind<K extends BeginResult['kind']>(result: BeginResult, kind: K, what = 'begin'): Extract<BeginResult, { kind: K }> {
   expect(result.kind, `${what}: expected ${kind}, got ${JSON.stringify(result)}`).toBe(kind);
   return result as Extract<BeginResult, { kind: K }>;
 }
@@ -145,12 +136,7 @@ export function recordFields(record: KeyRecord | undefined): Record<string, unkn
 }
 
 /** Follows `cursor` until the store says there is no more; checks each page's size. */
-export async function listAll(
-  store: Store,
-  scope: string,
-  state?: 'in_progress' | 'completed',
-  limit?: number,
-): Promise<KeyRecord[]> {
+export async function listAll(store: Store, scope: string, state?: 'in_progress' | 'completed', limit?: number): Promise<KeyRecord[]> {
   const all: KeyRecord[] = [];
   let cursor: string | undefined;
   // A store may return short or empty pages, but not forever.

@@ -29,8 +29,7 @@ async function put(store: Store, ref: KeyRef, state: 'in_progress' | 'completed'
 }
 
 export function describeHousekeeping(options: ResolvedOptions): void {
-  const test = (name: string, body: Parameters<typeof storeCase>[1]) =>
-    it(name, storeCase(options, body), TIMEOUT);
+  const test = (name: string, body: Parameters<typeof storeCase>[1]) => it(name, storeCase(options, body), TIMEOUT);
 
   describe('get and delete', () => {
     test('get of an absent key is undefined', async (store) => {
@@ -73,13 +72,17 @@ export function describeHousekeeping(options: ResolvedOptions): void {
       const short = { scope, key: 'k99-expired' };
       await put(store, short, 'completed', 50, 50);
       const keys = Array.from({ length: 10 }, (_, i) => `k${String(i).padStart(2, '0')}`);
-      for (const [i, key] of shuffle(keys.slice(), prng(7)).entries()) await put(store, { scope, key }, i % 2 === 0 ? 'completed' : 'in_progress');
+      for (const [i, key] of shuffle(keys.slice(), prng(7)).entries())
+        await put(store, { scope, key }, i % 2 === 0 ? 'completed' : 'in_progress');
       clock.advance(50);
 
       const expected = keys.slice().sort(compareUtf8);
       for (const limit of [1, 3, 10, 1000, undefined]) {
         const all = await listAll(store, scope, undefined, limit);
-        expect(all.map((r) => r.key), `limit ${limit}`).toEqual(expected);
+        expect(
+          all.map((r) => r.key),
+          `limit ${limit}`,
+        ).toEqual(expected);
         for (const r of all) expect(r.scope).toBe(scope);
       }
       const completed = await listAll(store, scope, 'completed', 2);
@@ -93,9 +96,10 @@ export function describeHousekeeping(options: ResolvedOptions): void {
       }
 
       for (const other of neighbours) {
-        expect((await listAll(store, other)).map((r) => [r.scope, r.key]), `scope ${JSON.stringify(other)}`).toEqual([
-          [other, 'k03'],
-        ]);
+        expect(
+          (await listAll(store, other)).map((r) => [r.scope, r.key]),
+          `scope ${JSON.stringify(other)}`,
+        ).toEqual([[other, 'k03']]);
       }
       expect(await listAll(store, 'no-such-scope')).toEqual([]);
     });
@@ -185,4 +189,3 @@ export function describeHousekeeping(options: ResolvedOptions): void {
     });
   });
 }
-

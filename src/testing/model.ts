@@ -9,14 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { KeyRef, RecordState, Store } from '../store/contract.js';
 import { isLeaseLostError } from '../errors/lease-lost.js';
-import {
-  beginFields,
-  compareUtf8,
-  fakeClock,
-  listAll,
-  recordFields,
-  settle,
-} from './harness.js';
+import { beginFields, compareUtf8, fakeClock, listAll, recordFields, settle } from './harness.js';
 import type { FakeClock, ResolvedOptions, Settled } from './harness.js';
 
 // Small pools so operations collide. 't' + ':' + 'a:k' and 't:a' + ':' + 'k' join to the same
@@ -132,8 +125,7 @@ class BeginCmd implements Cmd {
     const got = await r.store.begin(this.ref, this.fingerprint, { leaseMs: this.leaseMs, ttlMs: this.ttlMs });
     const now = m.now;
 
-    const takeOver =
-      rec !== undefined && rec.fingerprint === this.fingerprint && rec.state === 'in_progress' && now >= rec.leaseUntil!;
+    const takeOver = rec !== undefined && rec.fingerprint === this.fingerprint && rec.state === 'in_progress' && now >= rec.leaseUntil!;
     if (rec === undefined || takeOver) {
       const recovered = rec !== undefined;
       expect(got.kind, `${label}: ${JSON.stringify(got)}`).toBe('acquired');
@@ -381,7 +373,11 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
   refArb.map((ref) => new DeleteCmd(ref)),
   fc.constantFrom(1, 2, 500).map((n) => new SweepCmd(n)),
   fc
-    .tuple(fc.constantFrom(...SCOPES), fc.constantFrom(undefined, 'in_progress' as const, 'completed' as const), fc.constantFrom(undefined, 1, 2))
+    .tuple(
+      fc.constantFrom(...SCOPES),
+      fc.constantFrom(undefined, 'in_progress' as const, 'completed' as const),
+      fc.constantFrom(undefined, 1, 2),
+    )
     .map(([scope, state, limit]) => new ListCmd(scope, state, limit)),
   advanceArb.map((a) => new AdvanceCmd(a)),
   advanceArb.map((a) => new AdvanceCmd(a)),
@@ -389,26 +385,22 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
 
 export function describeModel(options: ResolvedOptions): void {
   describe('model-based', () => {
-    it(
-      `random operations and clock moves agree with the reference model (${options.modelRuns} runs)`,
-      async () => {
-        await fc.assert(
-          fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 100, size: 'large' }), async (cmds) => {
-            const clock = fakeClock();
-            const store = await options.create(clock);
-            try {
-              const model: Model = { now: clock.t, records: new Map() };
-              const real: Real = { store, clock, tokens: [], tokenIdsByRef: new Map() };
-              await fc.asyncModelRun(() => ({ model, real }), cmds);
-              await compareEverything(model, real);
-            } finally {
-              await options.destroy(store);
-            }
-          }),
-          { numRuns: options.modelRuns },
-        );
-      },
-      600_000,
-    );
+    it(`random operations and clock moves agree with the reference model (${options.modelRuns} runs)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 100, size: 'large' }), async (cmds) => {
+          const clock = fakeClock();
+          const store = await options.create(clock);
+          try {
+            const model: Model = { now: clock.t, records: new Map() };
+            const real: Real = { store, clock, tokens: [], tokenIdsByRef: new Map() };
+            await fc.asyncModelRun(() => ({ model, real }), cmds);
+            await compareEverything(model, real);
+          } finally {
+            await options.destroy(store);
+          }
+        }),
+        { numRuns: options.modelRuns },
+      );
+    }, 600_000);
   });
 }

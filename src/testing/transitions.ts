@@ -9,8 +9,7 @@ const ref = { scope: 'tenant-1:POST /orders', key: 'order-42' };
 const TIMEOUT = 60_000;
 
 export function describeTransitions(options: ResolvedOptions): void {
-  const test = (name: string, body: Parameters<typeof storeCase>[1]) =>
-    it(name, storeCase(options, body), TIMEOUT);
+  const test = (name: string, body: Parameters<typeof storeCase>[1]) => it(name, storeCase(options, body), TIMEOUT);
 
   describe('begin', () => {
     test('on an absent key acquires: attempt 1, not recovered, leaseUntil = now + leaseMs', async (store) => {

@@ -4,11 +4,7 @@ import { InvalidOptionError } from '../errors/invalid-option.js';
  * Reject options the caller misspelled or that this version does not know, so a typo such as
  * `{ ttl: '1h', leese: '5s' }` fails at construction instead of silently using a default.
  */
-export function assertKnownOptions(
-  context: string,
-  options: object | undefined,
-  known: readonly string[],
-): void {
+export function assertKnownOptions(context: string, options: object | undefined, known: readonly string[]): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(context, `expected an options object, got ${options === null ? 'null' : typeof options}`);

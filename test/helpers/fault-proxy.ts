@@ -46,7 +46,17 @@ export interface FaultProxy {
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and those fetch computes itself.
-const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer', 'proxy-connection']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
 
 const readAll = async (req: IncomingMessage): Promise<Buffer> => {
   const chunks: Buffer[] = [];

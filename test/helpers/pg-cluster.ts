@@ -99,7 +99,9 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     shared_buffers: '16MB',
     ...options.settings,
   };
-  const serverOptions = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const serverOptions = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
   let running = false;
 
   const cluster: PgCluster = {

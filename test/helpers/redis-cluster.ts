@@ -69,7 +69,11 @@ async function waitForClusterOk(nodes: readonly RedisServer[]): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const states = await Promise.all(nodes.map((n) => clusterInfo(n.port)));
-    if (states.every((s) => /cluster_state:ok/.test(s) && /cluster_slots_ok:16384/.test(s) && s.includes(`cluster_known_nodes:${nodes.length}`))) {
+    if (
+      states.every(
+        (s) => /cluster_state:ok/.test(s) && /cluster_slots_ok:16384/.test(s) && s.includes(`cluster_known_nodes:${nodes.length}`),
+      )
+    ) {
       return;
     }
     if (Date.now() > deadline) throw new Error(`cluster did not reach cluster_state:ok: ${states.join(' | ')}`);

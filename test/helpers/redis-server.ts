@@ -51,8 +51,21 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     async start() {
       if (child) throw new Error(`redis-server on ${port} is already running`);
       const args = [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-        '--protected-mode', 'no', '--logfile', join(dir, 'redis.log'), ...(options.args ?? []),
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+        '--logfile',
+        join(dir, 'redis.log'),
+        ...(options.args ?? []),
       ];
       const proc = spawn('redis-server', args, { stdio: 'ignore' });
       child = proc;

@@ -148,7 +148,7 @@ export async function runStoreLoad(store: Store, options: LoadOptions): Promise<
 
   /** Commit with `token`, retrying the same commit while its outcome is unknown. */
   async function commitUntilAnswered(ref: KeyRef, token: string, outcome: string): Promise<void> {
-    for (let unanswered = 0; ; ) {
+    for (let unanswered = 0; ;) {
       checkDeadline('commit');
       try {
         await store.commit(ref, token, outcome, options.lease.ttlMs);
@@ -163,9 +163,7 @@ export async function runStoreLoad(store: Store, options: LoadOptions): Promise<
             markDone(ref, outcome);
           } else {
             countError(error);
-            violations.push(
-              `${ref.key}: commit lost its lease after ${unanswered} unanswered tries: ${JSON.stringify(record)}`,
-            );
+            violations.push(`${ref.key}: commit lost its lease after ${unanswered} unanswered tries: ${JSON.stringify(record)}`);
           }
           return;
         }

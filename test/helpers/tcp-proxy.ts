@@ -40,10 +40,7 @@ interface Pair {
   serverEnded: boolean;
 }
 
-export async function startTcpProxy(
-  target: { host: string; port: number },
-  listenPort = 0,
-): Promise<TcpProxy> {
+export async function startTcpProxy(target: { host: string; port: number }, listenPort = 0): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let held = false;
   let accepted = 0;

@@ -19,7 +19,12 @@ afterEach(async () => {
 });
 
 async function post(agent: Agent, url: string, key: string, body: string, contentType = 'application/json') {
-  const response = await request(url, { method: 'POST', body, headers: { 'idempotency-key': key, 'content-type': contentType }, dispatcher: agent });
+  const response = await request(url, {
+    method: 'POST',
+    body,
+    headers: { 'idempotency-key': key, 'content-type': contentType },
+    dispatcher: agent,
+  });
   return { status: response.statusCode, replayed: response.headers['idempotent-replayed'], text: await response.body.text() };
 }
 
@@ -35,7 +40,10 @@ describe('oncekey/express', () => {
     });
     const server = await listen(createServer(app));
     const agent = new Agent({ connections: 1 });
-    closers.push(() => agent.close(), () => server.close());
+    closers.push(
+      () => agent.close(),
+      () => server.close(),
+    );
     const first = await post(agent, `${server.url}/orders`, 'e1', '{"item":"book"}');
     const again = await post(agent, `${server.url}/orders`, 'e1', '{ "item" : "book" }');
     expect(first).toEqual({ status: 201, replayed: undefined, text: '{"got":{"item":"book"}}' });
@@ -54,7 +62,10 @@ describe('oncekey/express', () => {
     });
     const server = await listen(createServer(app));
     const agent = new Agent({ connections: 1 });
-    closers.push(() => agent.close(), () => server.close());
+    closers.push(
+      () => agent.close(),
+      () => server.close(),
+    );
     await post(agent, `${server.url}/orders`, 'e2', '{"item":"book","qty":1}');
     const same = await post(agent, `${server.url}/orders`, 'e2', '{"qty":1,"item":"book"}');
     const other = await post(agent, `${server.url}/orders`, 'e2', '{"qty":2,"item":"book"}');
@@ -67,16 +78,24 @@ describe('oncekey/express', () => {
 describe('oncekey/node', () => {
   test('a handler that never reads the body leaves the keep-alive connection usable', async () => {
     let runs = 0;
-    const node = createServer(withIdempotency((_req, res) => {
-      runs++;
-      res.writeHead(201, { 'content-type': 'text/plain' }).end('ok');
-    }, { store: memoryStore() }));
+    const node = createServer(
+      withIdempotency(
+        (_req, res) => {
+          runs++;
+          res.writeHead(201, { 'content-type': 'text/plain' }).end('ok');
+        },
+        { store: memoryStore() },
+      ),
+    );
     // undici reconnects silently when the server closes a connection: count the TCP connections.
     let connections = 0;
     node.on('connection', () => connections++);
     const server = await listen(node);
     const agent = new Agent({ connections: 1 });
-    closers.push(() => agent.close(), () => server.close());
+    closers.push(
+      () => agent.close(),
+      () => server.close(),
+    );
     const big = 'x'.repeat(200_000);
     for (let i = 0; i < 3; i++) {
       expect((await post(agent, server.url, `n${i}`, big, 'text/plain')).status).toBe(201);
@@ -106,7 +125,10 @@ describe('oncekey/fastify', () => {
     });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const agent = new Agent({ connections: 1 });
-    closers.push(() => agent.close(), () => app.close());
+    closers.push(
+      () => agent.close(),
+      () => app.close(),
+    );
     const first = await post(agent, `${url}/orders`, 'f1', '{"item":"book"}');
     const again = await post(agent, `${url}/orders`, 'f1', '{"item":"book"}');
     expect(JSON.parse(first.text)).toEqual({ got: { item: 'book' } });

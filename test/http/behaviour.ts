@@ -73,14 +73,20 @@ export function runHttpBehaviour(name: string, startServer: StartServer, options
           handler: app.handler,
           options: { store, onOutcome: (e) => events.push(e), ...options },
         });
-        cleanups.push(() => store.close(), () => server.close());
+        cleanups.push(
+          () => store.close(),
+          () => server.close(),
+        );
 
-        async function send(path: string, init: {
-          method?: string;
-          key?: string | null;
-          body?: string | Uint8Array;
-          headers?: Record<string, string>;
-        } = {}): Promise<Reply> {
+        async function send(
+          path: string,
+          init: {
+            method?: string;
+            key?: string | null;
+            body?: string | Uint8Array;
+            headers?: Record<string, string>;
+          } = {},
+        ): Promise<Reply> {
           const method = init.method ?? 'POST';
           const headers: Record<string, string> = { ...init.headers };
           if (init.key !== null && init.key !== undefined) headers['idempotency-key'] = init.key;
@@ -179,7 +185,10 @@ export function runHttpBehaviour(name: string, startServer: StartServer, options
           body: '{}',
           dispatcher: agent,
           signal: controller.signal,
-        }).then(() => 'answered', () => 'aborted');
+        }).then(
+          () => 'answered',
+          () => 'aborted',
+        );
         await app.entered;
         controller.abort();
         expect(await abandoned).toBe('aborted');

@@ -14,7 +14,9 @@ runHttpBehaviour('oncekey/fastify', async ({ handler, options }) => {
     const result = await handler({
       method: request.method,
       path: request.url,
-      headers: new Headers(Object.entries(request.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]]))),
+      headers: new Headers(
+        Object.entries(request.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])),
+      ),
       body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
     });
     if (result.throws) throw new Error('handler failed');
@@ -22,12 +24,17 @@ runHttpBehaviour('oncekey/fastify', async ({ handler, options }) => {
     for (const [name, value] of result.headers) reply.header(name, value);
     const chunks = result.chunks;
     if (chunks === undefined) return reply.send(Buffer.from(result.body ?? new Uint8Array(0)));
-    return reply.send(Readable.from((async function* () {
-      for (const chunk of chunks) {
-        yield Buffer.from(chunk);
-        await nextTurn(); // really streaming
-      }
-    })(), { objectMode: false }));
+    return reply.send(
+      Readable.from(
+        (async function* () {
+          for (const chunk of chunks) {
+            yield Buffer.from(chunk);
+            await nextTurn(); // really streaming
+          }
+        })(),
+        { objectMode: false },
+      ),
+    );
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: address, close: () => app.close() };

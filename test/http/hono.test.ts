@@ -49,7 +49,12 @@ describe('oncekey/hono after a middleware that read the body', () => {
     });
     app.use('*', idempotency({ store: memoryStore() }));
     app.post('/orders', async (c) => c.json({ run: ++runs, ...(await c.req.json<object>()) }, 201));
-    const send = () => app.request('/orders', { method: 'POST', body: '{"item":"book"}', headers: { 'content-type': 'application/json', 'idempotency-key': '"k1"' } });
+    const send = () =>
+      app.request('/orders', {
+        method: 'POST',
+        body: '{"item":"book"}',
+        headers: { 'content-type': 'application/json', 'idempotency-key': '"k1"' },
+      });
     const first = await send();
     const again = await send();
     expect(first.status).toBe(201);

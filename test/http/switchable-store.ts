@@ -7,8 +7,10 @@ export interface SwitchableStore extends Store {
 }
 
 export function switchableStore(inner: Store): SwitchableStore {
-  const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
-    wrapper.down ? Promise.reject(new StoreUnavailableError('switchable', 'switched off by the test')) : fn(...args);
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      wrapper.down ? Promise.reject(new StoreUnavailableError('switchable', 'switched off by the test')) : fn(...args);
   const wrapper: SwitchableStore = {
     name: `switchable(${inner.name})`,
     down: false,

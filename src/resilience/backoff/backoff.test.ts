@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isInvalidOptionError } from '../../errors/invalid-option.js';
 import { seededRandom } from '../random.js';
-import {
-  constantBackoff,
-  decorrelatedBackoff,
-  exponentialBackoff,
-  iterableBackoff,
-  takeDelays,
-  type Backoff,
-} from './index.js';
+import { constantBackoff, decorrelatedBackoff, exponentialBackoff, iterableBackoff, takeDelays, type Backoff } from './index.js';
 
 const fixed = (value: number) => () => value;
 

@@ -3,7 +3,7 @@ import { isInvalidOptionError } from '../../errors/invalid-option.js';
 import { iterableBackoff } from '../backoff/iterable.js';
 import { sleep } from '../clock/clock.js';
 import { FakeClock } from '../clock/fake-clock.js';
-import { BrokenCircuitError, isBrokenCircuitError } from '../errors/broken-circuit.js';
+import { type BrokenCircuitError, isBrokenCircuitError } from '../errors/broken-circuit.js';
 import { isIsolatedCircuitError } from '../errors/isolated-circuit.js';
 import type { BreakEvent } from '../events.js';
 import { circuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
@@ -31,9 +31,11 @@ function setup(options: CircuitBreakerOptions = {}) {
   return { clock, breaker, log, breaks };
 }
 
-const fail = (message = 'down') => () => {
-  throw new Error(message);
-};
+const fail =
+  (message = 'down') =>
+  () => {
+    throw new Error(message);
+  };
 const ok = () => 'ok';
 
 /** A task whose completion the test controls. */
@@ -237,7 +239,7 @@ describe('half-open', () => {
     expect((await first).ok).toBe(false);
     const patientResult = await patient;
     expect(isBrokenCircuitError((patientResult as { error: unknown }).error)).toBe(true);
-    expect(((patientResult as { error: BrokenCircuitError }).error).state).toBe('open');
+    expect((patientResult as { error: BrokenCircuitError }).error.state).toBe('open');
     expect(waiterRan).toBe(0);
   });
 
@@ -257,9 +259,7 @@ describe('half-open', () => {
   it('a trial whose caller cancelled gives its slot back', async () => {
     const { breaker, clock } = await openBreaker();
     const controller = new AbortController();
-    const cancelled = settle(
-      breaker.execute(({ signal }) => sleep(60_000, signal, clock), { signal: controller.signal }),
-    );
+    const cancelled = settle(breaker.execute(({ signal }) => sleep(60_000, signal, clock), { signal: controller.signal }));
     await new Promise((r) => setImmediate(r));
     const meanwhile = await settle(breaker.execute(ok));
     expect(isBrokenCircuitError((meanwhile as { error: unknown }).error)).toBe(true);

@@ -4,16 +4,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import { BrokenCircuitError } from '../errors/broken-circuit.js';
 import { IsolatedCircuitError } from '../errors/isolated-circuit.js';
 import { Emitter, type EventSource, type PolicyEvents } from '../events.js';
-import {
-  assertKnownOptions,
-  clockOption,
-  func,
-  nonNegative,
-  oneOf,
-  optional,
-  positiveInt,
-  withMethods,
-} from '../options.js';
+import { assertKnownOptions, clockOption, func, nonNegative, oneOf, optional, positiveInt, withMethods } from '../options.js';
 import type { ExecuteOptions, Policy, Task } from '../policy.js';
 import { isCancelled, openScope, runTask } from '../scope.js';
 import { consecutiveBreaker } from './consecutive.js';
@@ -34,6 +25,7 @@ import type { BreakerStrategy } from './strategy.js';
 
 export interface CircuitBreakerOptions {
   /** When the closed circuit opens. Default `consecutiveBreaker({ threshold: 5 })`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each strategy has its own state type
   readonly breaker?: BreakerStrategy<any>;
   /**
    * How long the circuit stays open before trials may run: a fixed duration in ms, or a backoff
@@ -77,10 +69,7 @@ const KNOWN = [
   'random',
 ] as const;
 
-export type CircuitBreakerEvents = Pick<
-  PolicyEvents,
-  'break' | 'halfOpen' | 'reset' | 'reject' | 'success' | 'failure'
->;
+export type CircuitBreakerEvents = Pick<PolicyEvents, 'break' | 'halfOpen' | 'reset' | 'reject' | 'success' | 'failure'>;
 
 /** Undoes one `isolate()` call. */
 export interface IsolationHandle {
@@ -136,7 +125,11 @@ export class CircuitBreakerPolicy implements Policy, EventSource<CircuitBreakerE
     this.#whenFull = optional(options.whenHalfOpenFull, 'reject', (v) =>
       oneOf('circuitBreaker.whenHalfOpenFull', v, ['reject', 'wait'] as const),
     );
-    this.#isFailure = optional(options.isFailure, () => true, (v) => func('circuitBreaker.isFailure', v));
+    this.#isFailure = optional(
+      options.isFailure,
+      () => true,
+      (v) => func('circuitBreaker.isFailure', v),
+    );
     this.#isFailureResult = optional(options.isFailureResult, undefined, (v) =>
       func<(result: unknown) => boolean>('circuitBreaker.isFailureResult', v),
     );
@@ -251,8 +244,7 @@ export class CircuitBreakerPolicy implements Policy, EventSource<CircuitBreakerE
   /** Run one transition through the store; a snapshot of another strategy is treated as absent. */
   async #apply<R>(transition: (s: BreakerSnapshot) => Step<R>): Promise<R> {
     return await this.#store.update((stored) => {
-      const current =
-        stored === undefined || stored.strategy !== this.#rules.strategy.name ? closedSnapshot(this.#rules.strategy) : stored;
+      const current = stored === undefined || stored.strategy !== this.#rules.strategy.name ? closedSnapshot(this.#rules.strategy) : stored;
       const step = transition(current);
       this.#last = step.next ?? current;
       return step;
@@ -323,5 +315,4 @@ function restorable(snapshot: BreakerSnapshot, strategy: BreakerStrategy<unknown
 }
 
 /** A circuit breaker; see {@link CircuitBreakerPolicy}. */
-export const circuitBreaker = (options?: CircuitBreakerOptions): CircuitBreakerPolicy =>
-  new CircuitBreakerPolicy(options);
+export const circuitBreaker = (options?: CircuitBreakerOptions): CircuitBreakerPolicy => new CircuitBreakerPolicy(options);

@@ -22,7 +22,6 @@ export function consecutiveBreaker(options: ConsecutiveBreakerOptions = {}): Bre
       const failures = window.failures + 1;
       return { window: { failures }, open: failures >= threshold };
     },
-    isWindow: (w): w is ConsecutiveWindow =>
-      typeof w === 'object' && w !== null && Number.isSafeInteger((w as ConsecutiveWindow).failures),
+    isWindow: (w): w is ConsecutiveWindow => typeof w === 'object' && w !== null && Number.isSafeInteger((w as ConsecutiveWindow).failures),
   };
 }

@@ -32,10 +32,7 @@ export function slidingWindowBreaker(options: SlidingWindowBreakerOptions = {}):
   const buckets = optional(options.buckets, 10, (v) => positiveInt('slidingWindowBreaker.buckets', v));
   const minimumVolume = optional(options.minimumVolume, 10, (v) => positiveInt('slidingWindowBreaker.minimumVolume', v));
   if (windowMs % buckets !== 0) {
-    throw new InvalidOptionError(
-      'slidingWindowBreaker.buckets',
-      `windowMs (${windowMs}) must divide into ${buckets} equal buckets`,
-    );
+    throw new InvalidOptionError('slidingWindowBreaker.buckets', `windowMs (${windowMs}) must divide into ${buckets} equal buckets`);
   }
   const bucketMs = windowMs / buckets;
 
@@ -47,8 +44,7 @@ export function slidingWindowBreaker(options: SlidingWindowBreakerOptions = {}):
       // Keep buckets that still overlap the last windowMs; older ones are forgotten whole.
       const kept = window.buckets.filter(([bucketStart]) => bucketStart > now - windowMs);
       const last = kept[kept.length - 1];
-      const current: [number, number, number] =
-        last !== undefined && last[0] === start ? [last[0], last[1], last[2]] : [start, 0, 0];
+      const current: [number, number, number] = last !== undefined && last[0] === start ? [last[0], last[1], last[2]] : [start, 0, 0];
       if (success) current[1]++;
       else current[2]++;
       const next = last !== undefined && last[0] === start ? [...kept.slice(0, -1), current] : [...kept, current];

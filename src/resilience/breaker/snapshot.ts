@@ -96,9 +96,7 @@ function judgeHalfOpen<W>(s: BreakerSnapshot<W>, now: number, rules: BreakerRule
   if (failures > rules.trials - rules.successThreshold) return open(s, now, rules, 'halfOpenFailure');
   if (successes >= rules.successThreshold) return close(s, rules);
   const next: BreakerSnapshot<W> =
-    live.length === trials.length && failures === (s.trialFailures ?? 0)
-      ? s
-      : { ...s, trials: live, trialFailures: failures };
+    live.length === trials.length && failures === (s.trialFailures ?? 0) ? s : { ...s, trials: live, trialFailures: failures };
   return { next, transition: undefined };
 }
 

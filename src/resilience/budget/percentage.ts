@@ -38,9 +38,7 @@ export class PercentageBudget implements RetryBudget {
   constructor(options: PercentageBudgetOptions = {}) {
     assertKnownOptions('percentageBudget', options, KNOWN);
     this.maxRetryRatio = optional(options.maxRetryRatio, 0.2, (v) => fraction('percentageBudget.maxRetryRatio', v));
-    this.minRetriesPerSecond = optional(options.minRetriesPerSecond, 10, (v) =>
-      nonNegative('percentageBudget.minRetriesPerSecond', v),
-    );
+    this.minRetriesPerSecond = optional(options.minRetriesPerSecond, 10, (v) => nonNegative('percentageBudget.minRetriesPerSecond', v));
     this.windowMs = optional(options.windowMs, 10_000, (v) => positiveInt('percentageBudget.windowMs', v));
     const slices = optional(options.slices, 10, (v) => positiveInt('percentageBudget.slices', v));
     this.#sliceMs = this.windowMs / slices;

@@ -51,5 +51,4 @@ export class TokenBucketBudget implements RetryBudget {
 }
 
 /** A gRPC-style token bucket budget; see {@link TokenBucketBudget}. */
-export const tokenBucketBudget = (options?: TokenBucketBudgetOptions): TokenBucketBudget =>
-  new TokenBucketBudget(options);
+export const tokenBucketBudget = (options?: TokenBucketBudgetOptions): TokenBucketBudget => new TokenBucketBudget(options);

@@ -11,5 +11,4 @@ export class BulkheadRejectedError extends OncekeyError {
   }
 }
 
-export const isBulkheadRejectedError = (e: unknown): e is BulkheadRejectedError =>
-  e instanceof BulkheadRejectedError;
+export const isBulkheadRejectedError = (e: unknown): e is BulkheadRejectedError => e instanceof BulkheadRejectedError;

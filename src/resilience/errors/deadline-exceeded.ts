@@ -15,5 +15,4 @@ export class DeadlineExceededError extends OncekeyError {
   }
 }
 
-export const isDeadlineExceededError = (e: unknown): e is DeadlineExceededError =>
-  e instanceof DeadlineExceededError;
+export const isDeadlineExceededError = (e: unknown): e is DeadlineExceededError => e instanceof DeadlineExceededError;

@@ -58,10 +58,8 @@ class PostgresBackend implements BreakerStateBackend {
     target: string,
   ) {
     this.#select = `SELECT version, snapshot FROM ${target} WHERE name = $1`;
-    this.#insert =
-      `INSERT INTO ${target} (name, version, snapshot) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING version`;
-    this.#update =
-      `UPDATE ${target} SET version = $3, snapshot = $4, updated_at = now() WHERE name = $1 AND version = $2 RETURNING version`;
+    this.#insert = `INSERT INTO ${target} (name, version, snapshot) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING version`;
+    this.#update = `UPDATE ${target} SET version = $3, snapshot = $4, updated_at = now() WHERE name = $1 AND version = $2 RETURNING version`;
   }
 
   async read(): Promise<VersionedSnapshot> {
@@ -124,5 +122,4 @@ export class PostgresBreakerState extends SharedBreakerState {
 }
 
 /** Breaker state shared through PostgreSQL; pass it as the `store` option of `circuitBreaker`. */
-export const postgresBreakerState = (options: PostgresBreakerStateOptions): PostgresBreakerState =>
-  new PostgresBreakerState(options);
+export const postgresBreakerState = (options: PostgresBreakerStateOptions): PostgresBreakerState => new PostgresBreakerState(options);

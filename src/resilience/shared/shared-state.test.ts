@@ -28,6 +28,7 @@ class FakeDatabase {
   writes = 0;
 
   backend(): BreakerStateBackend {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the closures below read the live mode
     const db = this;
     const reach = async (): Promise<void> => {
       await new Promise((r) => setImmediate(r));
@@ -142,9 +143,7 @@ describe('SharedBreakerState: one circuit for many instances', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let trials = 0;
-    const calls = instances.flatMap((i) =>
-      [1, 2, 3].map(() => settle(i.breaker.execute(async () => (trials++, await held, 'trial')))),
-    );
+    const calls = instances.flatMap((i) => [1, 2, 3].map(() => settle(i.breaker.execute(async () => (trials++, await held, 'trial')))));
     for (let i = 0; i < 20; i++) await clock.flush();
     expect(trials).toBe(1);
     release();
@@ -185,8 +184,11 @@ describe('SharedBreakerState: round trips', () => {
     const before = { reads: db.reads, commits: db.commits, writes: db.writes };
     await a.call();
     // admit: one compare of the version (no write); success with no failures counted: unchanged.
-    expect({ reads: db.reads - before.reads, commits: db.commits - before.commits, writes: db.writes - before.writes })
-      .toEqual({ reads: 0, commits: 2, writes: 0 });
+    expect({ reads: db.reads - before.reads, commits: db.commits - before.commits, writes: db.writes - before.writes }).toEqual({
+      reads: 0,
+      commits: 2,
+      writes: 0,
+    });
     await a.call('fail');
     expect(db.writes - before.writes).toBe(1);
   });

@@ -14,8 +14,9 @@ export function storeError(store: string, operation: string, error: unknown, tar
   if (error instanceof OncekeyError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const detail = typeof code === 'string' && NOT_MIGRATED.has(code)
-    ? `${operation}: ${message} (has migrate() been run for ${target}?)`
-    : `${operation}: ${message}${typeof code === 'string' ? ` [${code}]` : ''}`;
+  const detail =
+    typeof code === 'string' && NOT_MIGRATED.has(code)
+      ? `${operation}: ${message} (has migrate() been run for ${target}?)`
+      : `${operation}: ${message}${typeof code === 'string' ? ` [${code}]` : ''}`;
   return new StoreUnavailableError(store, detail, { cause: error });
 }

@@ -193,17 +193,21 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
    * (advisory lock). Run it at deploy time, or once at start-up, before the first `begin`.
    */
   async migrate(): Promise<MigrationResult> {
-    return this.guard('migrate', async () => {
-      const client = await this.pool.connect();
-      try {
-        const result = await migrate(client, this.schema, this.table, this.statementTimeoutMs);
-        client.release();
-        return result;
-      } catch (error) {
-        client.release(error instanceof Error ? error : true);
-        throw error;
-      }
-    }, this.deadlineMs * 3);
+    return this.guard(
+      'migrate',
+      async () => {
+        const client = await this.pool.connect();
+        try {
+          const result = await migrate(client, this.schema, this.table, this.statementTimeoutMs);
+          client.release();
+          return result;
+        } catch (error) {
+          client.release(error instanceof Error ? error : true);
+          throw error;
+        }
+      },
+      this.deadlineMs * 3,
+    );
   }
 
   // begin and commit are plain functions returning one promise chain, not async functions: they
@@ -225,7 +229,8 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     return this.query('begin', values, (result: pg.QueryResult<{ r: string }>) => {
       const text = result.rows[0]?.r;
       const answer = typeof text === 'string' ? beginAnswer(text, token) : undefined;
-      if (!answer) throw new StoreUnavailableError(this.name, `begin on ${ref.scope}/${ref.key}: unexpected answer ${JSON.stringify(text)}`);
+      if (!answer)
+        throw new StoreUnavailableError(this.name, `begin on ${ref.scope}/${ref.key}: unexpected answer ${JSON.stringify(text)}`);
       return answer;
     });
   }

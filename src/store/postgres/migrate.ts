@@ -46,11 +46,15 @@ const STEPS: readonly Step[] = [
 ];
 
 // The statements both versions of the begin function run (see beginFunction), as plpgsql lines.
-const insertIfAbsent = (t: string) => `        INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
+const insertIfAbsent = (
+  t: string,
+) => `        INSERT INTO ${t} (scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until)
           VALUES (p_scope, p_key, 'in_progress', p_fingerprint, 1, now, now + p_ttl_ms, p_token, now + p_lease_ms)
           ON CONFLICT (scope, key) DO NOTHING;
 `;
-const readRow = (t: string) => `        SELECT k.state, k.fingerprint, k.attempt, k.expires_at, k.lease_until, k.outcome, k.completed_at INTO r
+const readRow = (
+  t: string,
+) => `        SELECT k.state, k.fingerprint, k.attempt, k.expires_at, k.lease_until, k.outcome, k.completed_at INTO r
           FROM ${t} k WHERE k.scope = p_scope AND k.key = p_key;
         CONTINUE WHEN NOT FOUND; -- released or swept since the insert: insert again
 `;
@@ -173,12 +177,7 @@ export const SCHEMA_VERSION = STEPS.length;
 export const VERSIONS_TABLE = 'oncekey_schema_versions';
 
 /** Run the missing steps on one client (taken from the pool by the caller). */
-export async function migrate(
-  client: pg.PoolClient,
-  schema: string,
-  table: string,
-  statementTimeoutMs: number,
-): Promise<MigrationResult> {
+export async function migrate(client: pg.PoolClient, schema: string, table: string, statementTimeoutMs: number): Promise<MigrationResult> {
   const t = `${quote(schema)}.${quote(table)}`;
   const versions = `${quote(schema)}.${quote(VERSIONS_TABLE)}`;
   await client.query('BEGIN');

@@ -68,7 +68,10 @@ export async function pgTransaction<T>(
     client = await ctx.guard('transaction', () => connecting);
   } catch (error) {
     // Past our deadline the pool may still hand over a connection: give it back.
-    connecting.then((late) => late.release(), () => undefined);
+    connecting.then(
+      (late) => late.release(),
+      () => undefined,
+    );
     throw error;
   }
   // A checked-out client has no error listener of the pool's: without ours, a connection that
@@ -154,7 +157,10 @@ export async function pgTransaction<T>(
     // (5) A transaction a failed statement aborted answers COMMIT with ROLLBACK.
     const committed = await ours('transaction', { text: 'COMMIT' });
     if (committed.command !== 'COMMIT') {
-      throw new StoreUnavailableError(ctx.name, `transaction on ${ref.scope}/${ref.key} was rolled back by the server (${committed.command})`);
+      throw new StoreUnavailableError(
+        ctx.name,
+        `transaction on ${ref.scope}/${ref.key} was rolled back by the server (${committed.command})`,
+      );
     }
     return { kind: 'committed', value, ...attempt };
   } catch (error) {

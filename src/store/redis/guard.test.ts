@@ -3,7 +3,11 @@ import { CallGuard } from './guard.js';
 import { LeaseLostError } from '../../errors/lease-lost.js';
 import { isStoreUnavailableError } from '../../errors/store-unavailable.js';
 
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('CallGuard', () => {
   it('fails a call that never answers with StoreUnavailableError, and later calls still work', async () => {
@@ -17,7 +21,12 @@ describe('CallGuard', () => {
   it('turns driver errors, thrown or rejected, into StoreUnavailableError with the cause', async () => {
     const guard = new CallGuard(1000);
     const cause = new Error('connect ECONNREFUSED 127.0.0.1:6379');
-    for (const work of [async () => Promise.reject(cause), () => { throw cause; }]) {
+    for (const work of [
+      async () => Promise.reject(cause),
+      () => {
+        throw cause;
+      },
+    ]) {
       const error = await failure(guard.run('commit', work));
       expect(isStoreUnavailableError(error)).toBe(true);
       expect((error as Error).cause).toBe(cause);

@@ -130,7 +130,10 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     const done = await store.get(ref);
     // Replays and mismatches on a completed record come from the fast path's SET … GET.
     expect(await store.begin(ref, 'fp', lease)).toEqual({
-      kind: 'replay', outcome: 'fresh', completedAt: done!.completedAt, expiresAt: done!.expiresAt,
+      kind: 'replay',
+      outcome: 'fresh',
+      completedAt: done!.completedAt,
+      expiresAt: done!.expiresAt,
     });
     expect(await store.begin(ref, 'other', lease)).toEqual({ kind: 'mismatch', state: 'completed' });
     // release of a fresh record makes the key absent.
@@ -168,7 +171,9 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     // What the previous version wrote for an in-progress record: 10 MessagePack values.
     await admin.eval(
       "redis.call('SET', KEYS[1], cmsgpack.pack(1, 'p', 'fp', 1, tonumber(ARGV[1]), tonumber(ARGV[1]) + 60000, 'tok', tonumber(ARGV[1]) + 60000, '', 0), 'PXAT', tonumber(ARGV[1]) + 60000)",
-      1, name, now,
+      1,
+      name,
+      now,
     );
     expect(await store.get(ref)).toMatchObject({ state: 'in_progress', token: 'tok', createdAt: now, leaseUntil: now + 60_000 });
     expect(await store.begin(ref, 'fp', LEASE)).toMatchObject({ kind: 'in_progress', attempt: 1 });
@@ -248,9 +253,10 @@ describeRedis()('redis store on one server: time, TTLs, scripts', () => {
     const byScope = new Map<string, string[]>();
     for (const ref of refs) byScope.set(ref.scope, [...(byScope.get(ref.scope) ?? []), ref.key]);
     for (const [scope, keys] of byScope) {
-      expect((await store.list({ scope })).records.map((r) => r.key), JSON.stringify(scope)).toEqual(
-        keys.sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
-      );
+      expect(
+        (await store.list({ scope })).records.map((r) => r.key),
+        JSON.stringify(scope),
+      ).toEqual(keys.sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
     }
     expect(await store.sweep()).toBe(0);
   });

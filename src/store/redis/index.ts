@@ -41,17 +41,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type {
-  BeginOptions,
-  BeginResult,
-  Clock,
-  KeyRecord,
-  KeyRef,
-  ListOptions,
-  ListPage,
-  Store,
-  SweepOptions,
-} from '../contract.js';
+import type { BeginOptions, BeginResult, Clock, KeyRecord, KeyRef, ListOptions, ListPage, Store, SweepOptions } from '../contract.js';
 import { LeaseLostError } from '../../errors/lease-lost.js';
 import { InvalidOptionError } from '../../errors/invalid-option.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.js';
@@ -114,9 +104,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   assertKnownOptions('redisStore', options, KNOWN_OPTIONS);
   if (options === undefined) throw new InvalidOptionError('redisStore.client', 'required');
   const timeoutMs =
-    options.commandTimeoutMs === undefined
-      ? DEFAULT_TIMEOUT_MS
-      : positiveInt('redisStore.commandTimeoutMs', options.commandTimeoutMs);
+    options.commandTimeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('redisStore.commandTimeoutMs', options.commandTimeoutMs);
   const clock = options.clock;
   if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
     throw new InvalidOptionError('redisStore.clock', 'expected an object with a now() method');
@@ -162,7 +150,13 @@ export function redisStore(options: RedisStoreOptions): Store {
         // setBuffer, not callBuffer('SET', …): with auto-pipelining ioredis drops call's command name.
         const old: unknown = await call('begin', () =>
           (client.setBuffer as (...args: unknown[]) => Promise<Buffer | null>)(
-            name, value, 'PX', clock ? ttlMs + margin : ttlMs - 1, 'NX', 'GET'),
+            name,
+            value,
+            'PX',
+            clock ? ttlMs + margin : ttlMs - 1,
+            'NX',
+            'GET',
+          ),
         );
         // On the server's clock, leaseUntil is this process's estimate: the SET cannot read TIME.
         if (old === null) return { kind: 'acquired', token, attempt: 1, recovered: false, leaseUntil: now + leaseMs };
@@ -175,9 +169,7 @@ export function redisStore(options: RedisStoreOptions): Store {
           }
         }
       }
-      const reply = await call('begin', () =>
-        scripts.begin.run(client, [name], [...time(), fingerprint, token, leaseMs, ttlMs]),
-      );
+      const reply = await call('begin', () => scripts.begin.run(client, [name], [...time(), fingerprint, token, leaseMs, ttlMs]));
       return toBeginResult(reply);
     },
 
@@ -200,9 +192,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     async release(ref: KeyRef, token: string): Promise<void> {
-      const ok = await call('release', () =>
-        scripts.release.run(client, [keys.record(ref.scope, ref.key)], [...time(), token]),
-      );
+      const ok = await call('release', () => scripts.release.run(client, [keys.record(ref.scope, ref.key)], [...time(), token]));
       if (Number(ok) !== 1) throw new LeaseLostError(ref);
     },
 
@@ -242,22 +232,29 @@ export function redisStore(options: RedisStoreOptions): Store {
       const recordPrefix = keys.recordPrefix(opts.scope);
       const found = new Set<string>();
       for (const node of masters(client)) {
-        await scanAll((cursor) => call('list', () => scanPage(node, cursor, keys.scopePattern(opts.scope))), (names) => {
-          for (const name of names) {
-            if (!name.startsWith(recordPrefix)) continue;
-            const key = name.slice(recordPrefix.length);
-            if (after === undefined || compareCodePoints(key, after) > 0) found.add(key);
-          }
-        });
+        await scanAll(
+          (cursor) => call('list', () => scanPage(node, cursor, keys.scopePattern(opts.scope))),
+          (names) => {
+            for (const name of names) {
+              if (!name.startsWith(recordPrefix)) continue;
+              const key = name.slice(recordPrefix.length);
+              if (after === undefined || compareCodePoints(key, after) > 0) found.add(key);
+            }
+          },
+        );
       }
       const candidates = [...found].sort(compareCodePoints);
       const records: KeyRecord[] = [];
       // One record more than the page tells whether another page follows.
-      for (let i = 0; i < candidates.length && records.length <= limit; ) {
+      for (let i = 0; i < candidates.length && records.length <= limit;) {
         const chunk = candidates.slice(i, i + Math.min(SCRIPT_KEYS, limit + 1 - records.length + 16));
         i += chunk.length;
         const rows = (await call('list', () =>
-          scripts.read.run(client, chunk.map((key) => recordPrefix + key), [...time(), state]),
+          scripts.read.run(
+            client,
+            chunk.map((key) => recordPrefix + key),
+            [...time(), state],
+          ),
         )) as unknown[];
         chunk.forEach((key, j) => {
           const fields = rows[j];
@@ -278,8 +275,7 @@ export function redisStore(options: RedisStoreOptions): Store {
      */
     async sweep(opts?: SweepOptions): Promise<number> {
       assertKnownOptions('sweep', opts, ['batchSize', 'maxBatches']);
-      const batchSize =
-        opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
+      const batchSize = opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
       const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
       if (!clock) {
         // Nothing to remove, but a store that is down still says so: every call fails closed.
@@ -290,7 +286,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       const cap = batchSize * maxBatches;
       let removed = 0;
       const sweepChunk = async (names: string[]) => {
-        for (let i = 0; i < names.length && removed < cap; ) {
+        for (let i = 0; i < names.length && removed < cap;) {
           const chunk = names.slice(i, i + Math.min(SCRIPT_KEYS, cap - removed));
           i += chunk.length;
           removed += Number(await call('sweep', () => scripts.sweep.run(client, chunk, time())));
@@ -299,20 +295,23 @@ export function redisStore(options: RedisStoreOptions): Store {
       for (const node of masters(client)) {
         // Names gathered per scope over SCAN pages, so that each script call gets a full chunk.
         const byTag = new Map<string, string[]>();
-        await scanAll((cursor) => call('sweep', () => scanPage(node, cursor, keys.recordPattern())), async (names) => {
-          for (const name of names) {
-            const tag = keys.tagOf(name);
-            if (tag === undefined) continue;
-            const group = byTag.get(tag) ?? [];
-            group.push(name);
-            byTag.set(tag, group);
-            if (group.length >= SCRIPT_KEYS) {
-              byTag.delete(tag);
-              await sweepChunk(group);
+        await scanAll(
+          (cursor) => call('sweep', () => scanPage(node, cursor, keys.recordPattern())),
+          async (names) => {
+            for (const name of names) {
+              const tag = keys.tagOf(name);
+              if (tag === undefined) continue;
+              const group = byTag.get(tag) ?? [];
+              group.push(name);
+              byTag.set(tag, group);
+              if (group.length >= SCRIPT_KEYS) {
+                byTag.delete(tag);
+                await sweepChunk(group);
+              }
             }
-          }
-          return removed < cap;
-        });
+            return removed < cap;
+          },
+        );
         for (const group of byTag.values()) await sweepChunk(group);
         if (removed >= cap) break;
       }
@@ -391,4 +390,3 @@ function toBeginResult(reply: unknown): BeginResult {
       throw new StoreUnavailableError('redis', `begin: unexpected reply ${JSON.stringify(reply)}`);
   }
 }
-

@@ -11,7 +11,10 @@ type Flat = (...args: unknown[]) => Promise<unknown>;
 
 export class LuaScript {
   readonly sha: string;
-  constructor(readonly name: string, readonly source: string) {
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 

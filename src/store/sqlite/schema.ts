@@ -16,7 +16,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Table names are spliced into SQL, so only plain identifiers are accepted. */
 export function checkTableName(table: unknown): string {
   if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
-    throw new InvalidOptionError('sqliteStore.table', `expected a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*), got ${JSON.stringify(table)}`);
+    throw new InvalidOptionError(
+      'sqliteStore.table',
+      `expected a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*), got ${JSON.stringify(table)}`,
+    );
   }
   return table;
 }

@@ -45,9 +45,7 @@ export function prepareStatements(db: Database.Database, table: string): Stateme
      * Takes over an expired lease, under the write lock: new token, attempt + 1; createdAt kept.
      * Params: token, leaseUntil, expiresAt, scope, key.
      */
-    takeOver: db.prepare(
-      `UPDATE ${t} SET token = ?, lease_until = ?, expires_at = ?, attempt = attempt + 1 WHERE scope = ? AND key = ?`,
-    ),
+    takeOver: db.prepare(`UPDATE ${t} SET token = ?, lease_until = ?, expires_at = ?, attempt = attempt + 1 WHERE scope = ? AND key = ?`),
     /** Params: scope, key. */
     find: db.prepare<unknown[], Row>(`SELECT * FROM ${t} WHERE scope = ? AND key = ?`),
     /** Params: scope, key, now. */
@@ -61,9 +59,7 @@ export function prepareStatements(db: Database.Database, table: string): Stateme
        WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress' AND expires_at > ?`,
     ),
     /** Params: scope, key, token, now. */
-    release: db.prepare(
-      `DELETE FROM ${t} WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress' AND expires_at > ?`,
-    ),
+    release: db.prepare(`DELETE FROM ${t} WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress' AND expires_at > ?`),
     /** Params: leaseUntil, leaseUntil, scope, key, token, now. */
     extend: db.prepare(
       `UPDATE ${t} SET lease_until = ?, expires_at = max(expires_at, ?)
@@ -83,9 +79,7 @@ export function prepareStatements(db: Database.Database, table: string): Stateme
      * One sweep batch: the subquery walks the expiry index from the oldest, so the work is
      * proportional to what is removed, not to the table. Params: now, batchSize.
      */
-    sweepBatch: db.prepare(
-      `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
-    ),
+    sweepBatch: db.prepare(`DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
     ping: db.prepare<unknown[], number>('SELECT 1').pluck(),
   };
 }

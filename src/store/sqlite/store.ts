@@ -279,10 +279,12 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
     const row = this.sql.findLive.get(ref.scope, ref.key, now);
     if (!row) return new LeaseLostError(ref, 'the record no longer exists (released, deleted or expired)');
     if (row.state === 'completed') return new LeaseLostError(ref, 'the key is already completed');
-    return new LeaseLostError(ref, row.token === token ? 'the token is no longer current' : `the lease was taken over (attempt ${row.attempt})`);
+    return new LeaseLostError(
+      ref,
+      row.token === token ? 'the token is no longer current' : `the lease was taken over (attempt ${row.attempt})`,
+    );
   }
 }
-
 
 function toRecord(row: Row): KeyRecord {
   const base = {
@@ -298,5 +300,3 @@ function toRecord(row: Row): KeyRecord {
     ? { ...base, token: row.token!, leaseUntil: row.lease_until! }
     : { ...base, outcome: row.outcome!, completedAt: row.completed_at! };
 }
-
-
