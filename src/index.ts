@@ -27,7 +27,7 @@ export { jsonCodec } from './engine/codec.js';
 export type { Codec } from './engine/codec.js';
 export { toMs } from './engine/duration.js';
 export type { Duration } from './engine/duration.js';
-export { MAX_KEY_LENGTH, MAX_SCOPE_LENGTH, validateRef } from './engine/ref.js';
+export { MAX_KEY_LENGTH, MAX_SCOPE_LENGTH, validateRef } from './core/ref.js';
 
 export { systemClock } from './store/contract.js';
 export type {
@@ -47,4 +47,4 @@ export type {
   SweepOptions,
 } from './store/contract.js';
 
-export * from './errors/index.js';
+export * from './core/errors/index.js';

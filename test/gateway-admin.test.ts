@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createGateway, type Gateway } from '../src/gateway/index.js';
 import { memoryStore } from '../src/store/memory.js';
-import { InvalidOptionError } from '../src/errors/invalid-option.js';
+import { InvalidOptionError } from '../src/core/errors/invalid-option.js';
 import { type SwitchableStore, switchableStore } from './http/switchable-store.js';
 import { sample, scrape } from './fixtures/gateway-metrics.js';
 import { RecordingUpstream } from './fixtures/gateway-upstream.js';

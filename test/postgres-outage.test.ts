@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { postgresStore, type PostgresStore } from '../src/store/postgres/index.js';
-import { isStoreUnavailableError } from '../src/errors/store-unavailable.js';
+import { isStoreUnavailableError } from '../src/core/errors/store-unavailable.js';
 import { describePostgres, POSTGRES_URL } from './helpers/services.js';
 import { describePgCluster, startPgCluster, type PgCluster } from './helpers/pg-cluster.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';

@@ -7,7 +7,7 @@ import type { Cluster } from 'ioredis';
 import { runStoreConformance } from '../src/testing/conformance.js';
 import { recommendedRedisOptions, redisStore } from '../src/store/redis/index.js';
 import type { Store } from '../src/store/contract.js';
-import { isStoreUnavailableError } from '../src/errors/store-unavailable.js';
+import { isStoreUnavailableError } from '../src/core/errors/store-unavailable.js';
 import { describeRedis } from './helpers/services.js';
 import { startRedisCluster } from './helpers/redis-cluster.js';
 import type { RedisClusterHandle } from './helpers/redis-cluster.js';

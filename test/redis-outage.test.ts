@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { redisStore } from '../src/store/redis/index.js';
 import type { KeyRef, Store } from '../src/store/contract.js';
-import { isStoreUnavailableError } from '../src/errors/store-unavailable.js';
+import { isStoreUnavailableError } from '../src/core/errors/store-unavailable.js';
 import { describeRedis } from './helpers/services.js';
 import { startRedisServer } from './helpers/redis-server.js';
 import type { RedisServer } from './helpers/redis-server.js';

@@ -13,9 +13,9 @@ import { ensureSchema } from '../src/store/sqlite/schema.js';
 import { prepareStatements } from '../src/store/sqlite/statements.js';
 import { fakeClock } from '../src/testing/conformance.js';
 import type { Store } from '../src/store/contract.js';
-import { isInvalidOptionError } from '../src/errors/invalid-option.js';
-import { isLeaseLostError } from '../src/errors/lease-lost.js';
-import { isStoreUnavailableError, type StoreUnavailableError } from '../src/errors/store-unavailable.js';
+import { isInvalidOptionError } from '../src/core/errors/invalid-option.js';
+import { isLeaseLostError } from '../src/core/errors/lease-lost.js';
+import { isStoreUnavailableError, type StoreUnavailableError } from '../src/core/errors/store-unavailable.js';
 
 const LEASE = { leaseMs: 30_000, ttlMs: 3_600_000 };
 const ref = { scope: 'tenant-1 POST /orders', key: 'k1' };

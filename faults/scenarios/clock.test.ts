@@ -13,7 +13,7 @@
 import { afterAll, test } from 'vitest';
 import { Oncekey } from '../../src/engine/oncekey.js';
 import { fingerprint } from '../../src/engine/fingerprint.js';
-import { isInProgressError } from '../../src/errors/in-progress.js';
+import { isInProgressError } from '../../src/core/errors/in-progress.js';
 import type { Clock, Store } from '../../src/store/contract.js';
 import type { StoreKind, StoreSpec } from '../fixtures/stores.js';
 import { SCALE, runScenario } from '../harness.js';

@@ -3,7 +3,7 @@
  * The `oncekey` command. `oncekey proxy --upstream URL` runs the idempotency gateway; see
  * `oncekey proxy --help`. Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage.
  */
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { UsageError, parseProxyArgs } from './args.js';
 import { runProxy } from './proxy.js';
 import { MAIN_USAGE, PROXY_USAGE } from './usage.js';

@@ -1,13 +1,13 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { isInvalidKeyError } from '../errors/invalid-key.js';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
-import { isFingerprintMismatchError } from '../errors/mismatch.js';
+import { isInvalidKeyError } from '../core/errors/invalid-key.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
+import { isFingerprintMismatchError } from '../core/errors/mismatch.js';
 import { tokenBucketBudget } from '../resilience/budget/token-bucket.js';
 import { consecutiveBreaker } from '../resilience/breaker/consecutive.js';
 import { constantBackoff } from '../resilience/backoff/constant.js';
-import { FakeClock } from '../resilience/clock/fake-clock.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { isBrokenCircuitError } from '../resilience/errors/broken-circuit.js';
-import { seededRandom } from '../resilience/random.js';
+import { seededRandom } from '../core/random.js';
 import { createClient, type ClientAttempt, type ClientRequestInit } from './client.js';
 import { isIdempotencyKeyReusedError, isRequestBodyTooLargeError, type IdempotencyKeyReusedError } from './errors.js';
 import type { ClientOptions } from './options.js';

@@ -9,7 +9,7 @@
  * response (a 503 after the last attempt), the caller gets that response, as from fetch; when
  * they end on a network error, the caller gets that error.
  */
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { circuitBreaker, type CircuitBreakerPolicy } from '../resilience/breaker/circuit-breaker.js';
 import { isDeadlineExceededError } from '../resilience/errors/deadline-exceeded.js';
 import type { ExecuteContext } from '../resilience/policy.js';

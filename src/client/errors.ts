@@ -1,5 +1,5 @@
-import { FingerprintMismatchError } from '../errors/mismatch.js';
-import { UnsupportedInputError } from '../errors/unsupported-input.js';
+import { FingerprintMismatchError } from '../core/errors/mismatch.js';
+import { UnsupportedInputError } from '../core/errors/unsupported-input.js';
 
 /** An RFC 9457 problem document as a server sent it (members are not checked). */
 export interface Problem {

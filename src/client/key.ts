@@ -3,7 +3,7 @@
  * (`"0190d7a4-…"`); Stripe-style APIs take the bare key. Either way the same key goes on every
  * retry of one call.
  */
-import { InvalidKeyError } from '../errors/invalid-key.js';
+import { InvalidKeyError } from '../core/errors/invalid-key.js';
 // The limit and the bare-key syntax that the server side's header parser applies.
 import { BARE_KEY, MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH } from '../http/idempotency-key.js';
 

@@ -1,8 +1,8 @@
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import type { BreakerStateStore } from '../resilience/breaker/state-store.js';
 import type { CircuitBreakerOptions } from '../resilience/breaker/circuit-breaker.js';
 import type { RetryBudget } from '../resilience/budget/budget.js';
-import { systemClock, type Clock } from '../resilience/clock/clock.js';
+import { systemClock, type Clock } from '../core/time.js';
 import type { RetryOptions } from '../resilience/retry.js';
 import { assertKnownOptions, clockOption, func, optional, positiveInt, withMethods } from '../resilience/options.js';
 

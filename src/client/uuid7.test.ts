@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../resilience/random.js';
+import { seededRandom } from '../core/random.js';
 import { keyHeaderValue } from './key.js';
 import { randomBytesFrom, uuidv7 } from './uuid7.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedInputError } from '../errors/unsupported-input.js';
+import { UnsupportedInputError } from '../core/errors/unsupported-input.js';
 import { canonicalize } from './canonical.js';
 import { fingerprint } from './fingerprint.js';
 

@@ -17,8 +17,8 @@
  *
  * Errors are {@link UnsupportedInputError}s naming the path, e.g. `input.items[2].price`.
  */
-import { UnsupportedInputError } from '../errors/unsupported-input.js';
-import { isWellFormed } from '../util/text.js';
+import { UnsupportedInputError } from '../core/errors/unsupported-input.js';
+import { isWellFormed } from '../core/text.js';
 import { describeObject, indexPath, isPlainObject, pathOf, propertyPath } from './path.js';
 
 const PICK_FIELDS = 'or pick the fields that identify the request with the `fingerprint` option';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UnserializableResultError } from '../errors/unserializable-result.js';
+import { UnserializableResultError } from '../core/errors/unserializable-result.js';
 import { jsonCodec } from './codec.js';
 
 function rejected(value: unknown): UnserializableResultError {

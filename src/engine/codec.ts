@@ -15,7 +15,7 @@
  * const codec = { encode: (v: unknown) => superjson.stringify(v), decode: (s: string) => superjson.parse(s) };
  * ```
  */
-import { UnserializableResultError } from '../errors/unserializable-result.js';
+import { UnserializableResultError } from '../core/errors/unserializable-result.js';
 import { describeObject, indexPath, isPlainObject, pathOf } from './path.js';
 
 export interface Codec {

@@ -4,7 +4,7 @@
  * refused: it would mean 30 ms to the parser and 30 s to many readers.
  */
 import ms from 'ms';
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 
 /** Milliseconds as a positive integer, or a string such as `'30s'`, `'5m'`, `'24h'`, `'7d'`. */
 export type Duration = number | string;

@@ -10,7 +10,7 @@
  *   string `"a"` have different fingerprints. Binary data nested in a value is rejected.
  */
 import { createHash } from 'node:crypto';
-import { sha256Hex } from '../util/hash.js';
+import { sha256Hex } from '../core/hash.js';
 import { canonicalize } from './canonical.js';
 
 const BYTES_DOMAIN = Buffer.from('\0oncekey-bytes\0', 'latin1');

@@ -14,7 +14,7 @@
  * the deadline timer is armed at the first renewal (the renewal checks the deadline itself before
  * extending), and the AbortController is created only when someone reads `signal`.
  */
-import { LeaseLostError, isLeaseLostError } from '../errors/lease-lost.js';
+import { LeaseLostError, isLeaseLostError } from '../core/errors/lease-lost.js';
 import type { Clock, KeyRef, Store } from '../store/contract.js';
 
 /** Told what happens to the lease; one object per call rather than a closure per event. */

@@ -3,9 +3,9 @@
  * A hook that throws (or returns a promise that rejects) never breaks the operation: the error is
  * passed to `onError`, or, when there is none or it throws too, emitted as a process warning.
  */
-import type { LeaseLostError } from '../errors/lease-lost.js';
+import type { LeaseLostError } from '../core/errors/lease-lost.js';
 import type { KeyRef, RecordState } from '../store/contract.js';
-import { describeError, emitWarning } from '../util/warn.js';
+import { describeError, emitWarning } from '../core/warn.js';
 
 /** The caller holds the key and is about to run the function. */
 export interface AcquireEvent {

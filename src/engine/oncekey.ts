@@ -6,19 +6,19 @@
  * bad input) → `begin` → replay, mismatch, wait/throw while in progress, or acquire → run `fn`
  * with a heartbeat → commit the encoded result, commit a final error, or release the key.
  */
-import { FingerprintMismatchError } from '../errors/mismatch.js';
-import { InProgressError } from '../errors/in-progress.js';
-import { type LeaseLostError, isLeaseLostError } from '../errors/lease-lost.js';
-import { ReplayedError } from '../errors/replayed-error.js';
-import { UnserializableResultError } from '../errors/unserializable-result.js';
-import { type OncekeyError } from '../errors/oncekey-error.js';
+import { FingerprintMismatchError } from '../core/errors/mismatch.js';
+import { InProgressError } from '../core/errors/in-progress.js';
+import { type LeaseLostError, isLeaseLostError } from '../core/errors/lease-lost.js';
+import { ReplayedError } from '../core/errors/replayed-error.js';
+import { UnserializableResultError } from '../core/errors/unserializable-result.js';
+import { type OncekeyError } from '../core/errors/oncekey-error.js';
 import type { Acquired, Clock, KeyRef, Replay, Store } from '../store/contract.js';
 import type { Codec } from './codec.js';
 import { fingerprint } from './fingerprint.js';
 import { Heartbeat, type HeartbeatListener } from './heartbeat.js';
 import { HookRunner } from './hooks.js';
 import { decodeOutcome, encodeError, encodeResult } from './outcome.js';
-import { validateRef } from './ref.js';
+import { validateRef } from '../core/ref.js';
 import {
   type OncekeyOptions,
   type RunOptions,

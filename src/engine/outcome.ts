@@ -4,7 +4,7 @@
  * `cacheErrors` declared final. The tag keeps a cached error from ever being mistaken for a
  * result, whatever the codec writes; new tags can be added without breaking stored records.
  */
-import type { StoredError } from '../errors/replayed-error.js';
+import type { StoredError } from '../core/errors/replayed-error.js';
 
 export type Outcome =
   | { readonly kind: 'result'; readonly attempt: number; readonly text: string }

@@ -2,9 +2,9 @@
  * Options of the engine and of each call, validated up front so a typo or a bad duration fails
  * where it is written, not at the first duplicate request in production.
  */
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { type Clock, type Store, systemClock } from '../store/contract.js';
-import { assertKnownOptions } from '../util/options.js';
+import { assertKnownOptions } from '../core/options.js';
 import { type Codec, jsonCodec } from './codec.js';
 import { type Duration, toMs } from './duration.js';
 import { HOOK_NAMES, type OncekeyHooks } from './hooks.js';

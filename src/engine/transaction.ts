@@ -21,11 +21,11 @@
  *   and do not swallow a failed statement (PostgreSQL then aborts the transaction, and the call
  *   fails). The transaction may sit idle at most one lease (`idle_in_transaction_session_timeout`).
  */
-import { FingerprintMismatchError } from '../errors/mismatch.js';
-import { InProgressError } from '../errors/in-progress.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
-import { ReplayedError } from '../errors/replayed-error.js';
-import { UnserializableResultError } from '../errors/unserializable-result.js';
+import { FingerprintMismatchError } from '../core/errors/mismatch.js';
+import { InProgressError } from '../core/errors/in-progress.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
+import { ReplayedError } from '../core/errors/replayed-error.js';
+import { UnserializableResultError } from '../core/errors/unserializable-result.js';
 import type { Clock, KeyRef, Replay, Store } from '../store/contract.js';
 import { isTransactionalStore, type TransactionalStore } from '../store/transactional.js';
 import type { Codec } from './codec.js';
@@ -33,7 +33,7 @@ import { fingerprint } from './fingerprint.js';
 import type { HookRunner } from './hooks.js';
 import type { RunResult } from './oncekey.js';
 import { decodeOutcome, encodeResult } from './outcome.js';
-import { validateRef } from './ref.js';
+import { validateRef } from '../core/ref.js';
 import { type RunOptions, type Settings, resolveRunOptions } from './settings.js';
 import type { LocalWaiters } from './waiters.js';
 

@@ -2,11 +2,11 @@
  * Options of the gateway, validated once so a typo fails at start-up, not at the first request.
  */
 import { type Duration, toMs } from '../engine/duration.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import type { ErrorContext, IdempotencyOptions } from '../http/options.js';
 import type { Store } from '../store/contract.js';
-import { assertKnownOptions, positiveInt } from '../util/options.js';
-import { describeError } from '../util/warn.js';
+import { assertKnownOptions, positiveInt } from '../core/options.js';
+import { describeError } from '../core/warn.js';
 import { parseUpstreamUrl } from './upstream.js';
 
 export interface GatewayOptions {

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { upstreamResponseHeaders } from './headers.js';
 
 export interface UpstreamRequest {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { Oncekey } from '../engine/oncekey.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
-import { StoreUnavailableError } from '../errors/store-unavailable.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
+import { StoreUnavailableError } from '../core/errors/store-unavailable.js';
 import { memoryStore } from '../store/memory.js';
 import type { Store } from '../store/contract.js';
 import { idempotency } from './middleware.js';

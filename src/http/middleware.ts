@@ -11,9 +11,9 @@
  *   (the caller's body ends only after the commit); any other status, a thrown error or a broken
  *   body stream releases the key.
  */
-import { isFingerprintMismatchError } from '../errors/mismatch.js';
-import { isInProgressError } from '../errors/in-progress.js';
-import { isStoreUnavailableError } from '../errors/store-unavailable.js';
+import { isFingerprintMismatchError } from '../core/errors/mismatch.js';
+import { isInProgressError } from '../core/errors/in-progress.js';
+import { isStoreUnavailableError } from '../core/errors/store-unavailable.js';
 import type { RunResult } from '../engine/oncekey.js';
 import type { RunOptions } from '../engine/settings.js';
 import type { KeyRef } from '../store/contract.js';

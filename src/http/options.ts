@@ -5,10 +5,10 @@
 import { Oncekey } from '../engine/oncekey.js';
 import type { OncekeyHooks } from '../engine/hooks.js';
 import { type Duration, toMs } from '../engine/duration.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import type { KeyRef, Store } from '../store/contract.js';
-import { assertKnownOptions, positiveInt } from '../util/options.js';
-import { describeError, emitWarning } from '../util/warn.js';
+import { assertKnownOptions, positiveInt } from '../core/options.js';
+import { describeError, emitWarning } from '../core/warn.js';
 import { type FingerprintOption, requestFingerprinter } from './request-fingerprint.js';
 import { type ScopeFunction, authorizationScope } from './scope.js';
 import { DEFAULT_REPLAY_HEADERS, replayHeaderSet } from './stored-response.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { fingerprint } from '../engine/fingerprint.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { requestFingerprinter } from './request-fingerprint.js';
 
 const post = (url: string, body: string, contentType = 'application/json', method = 'POST'): [Request, Uint8Array] => {

@@ -5,9 +5,9 @@
  * and number spelling do not matter); any other body counts by its exact bytes.
  */
 import { canonicalize } from '../engine/canonical.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
-import { sha256Hex } from '../util/hash.js';
-import { assertKnownOptions } from '../util/options.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
+import { sha256Hex } from '../core/hash.js';
+import { assertKnownOptions } from '../core/options.js';
 
 /** Which parts of a request make its fingerprint. */
 export interface FingerprintParts {

@@ -1,7 +1,7 @@
 /**
  * Who a request comes from, so two callers that happen to send the same key never share a record.
  */
-import { sha256Hex } from '../util/hash.js';
+import { sha256Hex } from '../core/hash.js';
 
 /** The principal of a request; becomes the record's scope. */
 export type ScopeFunction = (request: Request) => string | Promise<string>;

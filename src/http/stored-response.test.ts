@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { jsonCodec } from '../engine/codec.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { fromStoredValue, pickHeaders, replayHeaderSet, replayResponse, toStoredValue } from './stored-response.js';
 
 describe('stored responses', () => {

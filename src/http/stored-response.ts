@@ -3,7 +3,7 @@
  * the exact body bytes (base64, so binary bodies survive), as a JSON value the engine stores.
  * Only allow-listed headers are stored at all, so cookies and credentials never rest in the store.
  */
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 
 /** Headers replayed by default: those that describe the representation or point at the result. */
 export const DEFAULT_REPLAY_HEADERS: readonly string[] = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
 import { bulkhead } from './bulkhead.js';
-import { FakeClock } from './clock/fake-clock.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { type BulkheadRejectedError, isBulkheadRejectedError } from './errors/bulkhead-rejected.js';
 import { isDeadlineExceededError } from './errors/deadline-exceeded.js';
 

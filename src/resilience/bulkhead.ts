@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock/clock.js';
+import { systemClock, type Clock } from '../core/time.js';
 import { BulkheadRejectedError } from './errors/bulkhead-rejected.js';
 import { Emitter, type EventSource, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, nonNegativeInt, optional, positiveInt } from './options.js';

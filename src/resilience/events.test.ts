@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Emitter, type PolicyEvents } from './events.js';
-import { FakeClock } from './clock/fake-clock.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { retry } from './retry.js';
 import { constantBackoff } from './backoff/constant.js';
 

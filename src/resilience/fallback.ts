@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock/clock.js';
+import { systemClock, type Clock } from '../core/time.js';
 import { Emitter, type EventSource, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, func, optional } from './options.js';
 import type { ExecuteContext, ExecuteOptions, Policy, Task } from './policy.js';

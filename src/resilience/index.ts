@@ -7,9 +7,9 @@
  */
 export * from './policy.js';
 export * from './events.js';
-export * from './clock/clock.js';
-export * from './clock/fake-clock.js';
-export * from './random.js';
+export * from '../core/time.js';
+export * from '../core/fake-clock.js';
+export * from '../core/random.js';
 export * from './backoff/index.js';
 export * from './retry-after.js';
 export * from './retryable.js';

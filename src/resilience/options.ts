@@ -1,6 +1,6 @@
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 
-export { assertKnownOptions, positiveInt } from '../util/options.js';
+export { assertKnownOptions, positiveInt } from '../core/options.js';
 
 /** A finite number >= 0 (a duration in ms that may be zero), or throw naming the option. */
 export function nonNegative(context: string, value: unknown): number {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPriceReader, UpstreamError } from '../../examples/resilience.js';
-import { FakeClock } from './clock/fake-clock.js';
+import { FakeClock } from '../core/fake-clock.js';
 
 const root = new URL('../../', import.meta.url);
 const example = readFileSync(new URL('examples/resilience.ts', root), 'utf8');

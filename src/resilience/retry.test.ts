@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { InProgressError } from '../errors/in-progress.js';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
+import { InProgressError } from '../core/errors/in-progress.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
 import { constantBackoff } from './backoff/constant.js';
 import { exponentialBackoff } from './backoff/exponential.js';
 import { iterableBackoff } from './backoff/iterable.js';
 import { percentageBudget } from './budget/percentage.js';
 import { tokenBucketBudget } from './budget/token-bucket.js';
-import { sleep } from './clock/clock.js';
-import { FakeClock } from './clock/fake-clock.js';
+import { sleep } from '../core/time.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { BrokenCircuitError } from './errors/broken-circuit.js';
 import { isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import type { GiveUpEvent, RetryEvent } from './events.js';

@@ -1,7 +1,7 @@
 import type { Backoff } from './backoff/backoff.js';
 import { exponentialBackoff } from './backoff/exponential.js';
 import type { RetryBudget } from './budget/budget.js';
-import { sleep, systemClock, type Clock } from './clock/clock.js';
+import { sleep, systemClock, type Clock } from '../core/time.js';
 import { Emitter, type EventSource, type GiveUpReason, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, func, nonNegative, optional, positiveIntOrInfinity, withMethods } from './options.js';
 import type { ExecuteContext, ExecuteOptions, Policy, Task } from './policy.js';

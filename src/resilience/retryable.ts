@@ -1,7 +1,7 @@
-import { isFingerprintMismatchError } from '../errors/mismatch.js';
-import { isInvalidKeyError } from '../errors/invalid-key.js';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
-import { isUnsupportedInputError } from '../errors/unsupported-input.js';
+import { isFingerprintMismatchError } from '../core/errors/mismatch.js';
+import { isInvalidKeyError } from '../core/errors/invalid-key.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
+import { isUnsupportedInputError } from '../core/errors/unsupported-input.js';
 import { isBrokenCircuitError } from './errors/broken-circuit.js';
 import { isBulkheadRejectedError } from './errors/bulkhead-rejected.js';
 import { isIsolatedCircuitError } from './errors/isolated-circuit.js';

@@ -1,4 +1,4 @@
-import type { Clock } from './clock/clock.js';
+import type { Clock } from '../core/time.js';
 import { DeadlineExceededError } from './errors/deadline-exceeded.js';
 import type { ExecuteContext, ExecuteOptions, Task } from './policy.js';
 

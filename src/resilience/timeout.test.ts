@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
-import { sleep } from './clock/clock.js';
-import { FakeClock } from './clock/fake-clock.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
+import { sleep } from '../core/time.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { type DeadlineExceededError, isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import type { TimeoutEvent } from './events.js';
 import { timeout, type TimeoutOptions } from './timeout.js';

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock/clock.js';
+import { systemClock, type Clock } from '../core/time.js';
 import { DeadlineExceededError, isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import { Emitter, type EventSource, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, nonNegative, oneOf, optional } from './options.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
 import { constantBackoff } from './backoff/constant.js';
 import { consecutiveBreaker } from './breaker/consecutive.js';
 import { circuitBreaker } from './breaker/circuit-breaker.js';
 import { bulkhead } from './bulkhead.js';
-import { sleep } from './clock/clock.js';
-import { FakeClock } from './clock/fake-clock.js';
+import { sleep } from '../core/time.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import type { GiveUpEvent } from './events.js';
 import { fallback } from './fallback.js';

@@ -25,7 +25,7 @@
  * token and the record is `in_progress` (a holder whose lease expired but was not yet taken over
  * still holds the current token and may commit). Otherwise they throw {@link LeaseLostError}.
  */
-import type { LeaseLostError } from '../errors/lease-lost.js';
+import type { LeaseLostError } from '../core/errors/lease-lost.js';
 
 /** Identifies a record: who and what (`scope`) plus the client's idempotency key. */
 export interface KeyRef {

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
 
 /**
  * The opaque `list` cursor every store hands out: the last key of a page, so the next page starts

@@ -4,9 +4,9 @@ import { fakeClock, T0 } from '../testing/conformance.js';
 import type { KeyRef } from './contract.js';
 import { memoryStore } from './memory.js';
 import type { EvictReason } from './memory.js';
-import { isStoreFullError, StoreFullError } from '../errors/store-full.js';
-import { isInvalidOptionError } from '../errors/invalid-option.js';
-import { isStoreUnavailableError } from '../errors/store-unavailable.js';
+import { isStoreFullError, StoreFullError } from '../core/errors/store-full.js';
+import { isInvalidOptionError } from '../core/errors/invalid-option.js';
+import { isStoreUnavailableError } from '../core/errors/store-unavailable.js';
 
 runStoreConformance('memory', { create: (clock) => memoryStore({ clock }) });
 

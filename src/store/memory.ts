@@ -21,11 +21,11 @@ import type {
   SweepOptions,
 } from './contract.js';
 import { systemClock } from './contract.js';
-import { LeaseLostError } from '../errors/lease-lost.js';
-import { StoreFullError } from '../errors/store-full.js';
-import { StoreUnavailableError } from '../errors/store-unavailable.js';
-import { InvalidOptionError } from '../errors/invalid-option.js';
-import { assertKnownOptions, positiveInt } from '../util/options.js';
+import { LeaseLostError } from '../core/errors/lease-lost.js';
+import { StoreFullError } from '../core/errors/store-full.js';
+import { StoreUnavailableError } from '../core/errors/store-unavailable.js';
+import { InvalidOptionError } from '../core/errors/invalid-option.js';
+import { assertKnownOptions, positiveInt } from '../core/options.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { compareCodePoints } from './order.js';
 

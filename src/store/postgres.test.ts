@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { postgresStore, SCHEMA_VERSION, type PostgresStore } from './postgres/index.js';
 import { runStoreConformance } from '../testing/conformance.js';
-import { isStoreUnavailableError } from '../errors/store-unavailable.js';
+import { isStoreUnavailableError } from '../core/errors/store-unavailable.js';
 import { describePostgres, POSTGRES_URL } from '../../test/helpers/services.js';
 import { pgTestBed, type PgTestBed } from '../../test/fixtures/pg-store.js';
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BeginResult, KeyRef } from '../store/contract.js';
-import { isLeaseLostError } from '../errors/lease-lost.js';
+import { isLeaseLostError } from '../core/errors/lease-lost.js';
 import { acquire, beginFields, expectKind, lease, prng, recordFields, settle, shuffle, storeCase, T0 } from './harness.js';
 import type { ResolvedOptions } from './harness.js';
 

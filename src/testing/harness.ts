@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { BeginOptions, BeginResult, Clock, KeyRecord, KeyRef, Store } from '../store/contract.js';
-import { isLeaseLostError } from '../errors/lease-lost.js';
+import { isLeaseLostError } from '../core/errors/lease-lost.js';
 
 /** The options of `runStoreConformance` with defaults applied. */
 export interface ResolvedOptions {

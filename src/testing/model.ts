@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { KeyRef, RecordState, Store } from '../store/contract.js';
-import { isLeaseLostError } from '../errors/lease-lost.js';
+import { isLeaseLostError } from '../core/errors/lease-lost.js';
 import { beginFields, compareUtf8, fakeClock, listAll, recordFields, settle } from './harness.js';
 import type { FakeClock, ResolvedOptions, Settled } from './harness.js';
 

@@ -16,8 +16,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BeginOptions, KeyRef, Store } from '../../src/store/contract.js';
-import { isLeaseLostError } from '../../src/errors/lease-lost.js';
-import { isStoreUnavailableError } from '../../src/errors/store-unavailable.js';
+import { isLeaseLostError } from '../../src/core/errors/lease-lost.js';
+import { isStoreUnavailableError } from '../../src/core/errors/store-unavailable.js';
 
 export interface LoadOptions {
   readonly keys: readonly KeyRef[];

@@ -1,5 +1,5 @@
 /** A store that can be switched off: every call throws StoreUnavailableError while `down`. */
-import { StoreUnavailableError } from '../../src/errors/store-unavailable.js';
+import { StoreUnavailableError } from '../../src/core/errors/store-unavailable.js';
 import type { Store } from '../../src/store/contract.js';
 
 export interface SwitchableStore extends Store {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../../errors/invalid-option.js';
-import { seededRandom } from '../random.js';
+import { isInvalidOptionError } from '../../core/errors/invalid-option.js';
+import { seededRandom } from '../../core/random.js';
 import { constantBackoff, decorrelatedBackoff, exponentialBackoff, iterableBackoff, takeDelays, type Backoff } from './index.js';
 
 const fixed = (value: number) => () => value;

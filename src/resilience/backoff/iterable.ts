@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../errors/invalid-option.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import type { Backoff } from './backoff.js';
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../../errors/invalid-option.js';
+import { isInvalidOptionError } from '../../core/errors/invalid-option.js';
 import { iterableBackoff } from '../backoff/iterable.js';
-import { sleep } from '../clock/clock.js';
-import { FakeClock } from '../clock/fake-clock.js';
+import { sleep } from '../../core/time.js';
+import { FakeClock } from '../../core/fake-clock.js';
 import { type BrokenCircuitError, isBrokenCircuitError } from '../errors/broken-circuit.js';
 import { isIsolatedCircuitError } from '../errors/isolated-circuit.js';
 import type { BreakEvent } from '../events.js';

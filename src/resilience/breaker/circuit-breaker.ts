@@ -1,6 +1,6 @@
-import { InvalidOptionError } from '../../errors/invalid-option.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import type { Backoff } from '../backoff/backoff.js';
-import { systemClock, type Clock } from '../clock/clock.js';
+import { systemClock, type Clock } from '../../core/time.js';
 import { BrokenCircuitError } from '../errors/broken-circuit.js';
 import { IsolatedCircuitError } from '../errors/isolated-circuit.js';
 import { Emitter, type EventSource, type PolicyEvents } from '../events.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../../errors/invalid-option.js';
-import { FakeClock } from '../clock/fake-clock.js';
+import { isInvalidOptionError } from '../../core/errors/invalid-option.js';
+import { FakeClock } from '../../core/fake-clock.js';
 import { PercentageBudget, percentageBudget } from './percentage.js';
 import { tokenBucketBudget } from './token-bucket.js';
 

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../clock/clock.js';
+import { systemClock, type Clock } from '../../core/time.js';
 import { assertKnownOptions, fraction, nonNegative, optional, positiveInt } from '../options.js';
 import type { RetryBudget } from './budget.js';
 

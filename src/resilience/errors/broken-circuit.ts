@@ -1,4 +1,4 @@
-import { OncekeyError } from '../../errors/oncekey-error.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
 
 /**
  * The circuit breaker refused the call without running it: the circuit is open, or it is

@@ -1,4 +1,4 @@
-import { OncekeyError } from '../../errors/oncekey-error.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
 
 /** The bulkhead was running `maxConcurrent` calls and its queue of `maxQueue` was full. */
 export class BulkheadRejectedError extends OncekeyError {

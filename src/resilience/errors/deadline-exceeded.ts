@@ -1,4 +1,4 @@
-import { OncekeyError } from '../../errors/oncekey-error.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
 
 /**
  * A deadline passed: a `timeout` policy fired, or the deadline handed down through `wrap(...)` or

@@ -1,4 +1,4 @@
-import { OncekeyError } from '../../errors/oncekey-error.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
 
 /** The circuit was isolated by hand (`breaker.isolate()`); calls fail until the handle is disposed. */
 export class IsolatedCircuitError extends OncekeyError {

@@ -12,7 +12,7 @@
  * Times in the snapshot come from each instance's breaker clock (see `redisBreakerState`). No
  * `pg` import: any pool or client with pg's `query(text, values)` works.
  */
-import { identifier, quote } from '../../store/postgres/identifiers.js';
+import { identifier, quote } from '../../core/identifiers.js';
 import { checkFactoryOptions } from './factory.js';
 import {
   SharedBreakerState,

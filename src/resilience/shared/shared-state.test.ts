@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidOptionError } from '../../errors/invalid-option.js';
-import { isStoreUnavailableError } from '../../errors/store-unavailable.js';
+import { isInvalidOptionError } from '../../core/errors/invalid-option.js';
+import { isStoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import { circuitBreaker, type CircuitBreakerPolicy } from '../breaker/circuit-breaker.js';
 import { consecutiveBreaker } from '../breaker/consecutive.js';
-import { FakeClock } from '../clock/fake-clock.js';
+import { FakeClock } from '../../core/fake-clock.js';
 import { isBrokenCircuitError } from '../errors/broken-circuit.js';
 import { postgresBreakerState } from './postgres-breaker-state.js';
 import { redisBreakerState } from './redis-breaker-state.js';

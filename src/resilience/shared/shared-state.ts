@@ -25,11 +25,11 @@
  * 'wait'`, a caller on another instance than the trial's waits until the trial's lease runs out
  * (`trialLeaseMs`) before it looks again. With a fleet, prefer the default `'reject'`.
  */
-import { OncekeyError } from '../../errors/oncekey-error.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import type { BreakerSnapshot, Step } from '../breaker/snapshot.js';
 import { MemoryBreakerStateStore, type BreakerStateStore } from '../breaker/state-store.js';
-import { systemClock, type Clock } from '../clock/clock.js';
+import { systemClock, type Clock } from '../../core/time.js';
 import { Emitter, type EventSource } from '../events.js';
 import { clockOption, optional, positiveInt, withMethods } from '../options.js';
 

@@ -1,5 +1,5 @@
-import { OncekeyError } from '../../errors/oncekey-error.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 
 /** SQLSTATEs that say "the schema is not there": the table was never migrated. */
 const NOT_MIGRATED = new Set(['42P01', '3F000', '42703', '42883']);

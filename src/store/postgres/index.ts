@@ -30,14 +30,14 @@ import type {
   Store,
   SweepOptions,
 } from '../contract.js';
-import { LeaseLostError } from '../../errors/lease-lost.js';
-import { InvalidOptionError } from '../../errors/invalid-option.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
-import { UnserializableResultError } from '../../errors/unserializable-result.js';
-import { UnsupportedInputError } from '../../errors/unsupported-input.js';
-import { assertKnownOptions, positiveInt } from '../../util/options.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
+import { UnserializableResultError } from '../../core/errors/unserializable-result.js';
+import { UnsupportedInputError } from '../../core/errors/unsupported-input.js';
+import { assertKnownOptions, positiveInt } from '../../core/options.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { identifier, quote } from './identifiers.js';
+import { identifier, quote } from '../../core/identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
 import { statements, type Statements } from './sql.js';

@@ -5,7 +5,7 @@
  * (one does the work, the others wait and then find nothing to do).
  */
 import type pg from 'pg';
-import { quote } from './identifiers.js';
+import { quote } from '../../core/identifiers.js';
 
 export interface MigrationResult {
   /** Version before the call (0: the table did not exist). */

@@ -1,5 +1,5 @@
 import type { KeyRecord, RecordState } from '../contract.js';
-import { isWellFormed } from '../../util/text.js';
+import { isWellFormed } from '../../core/text.js';
 
 /** A key row as the driver returns it: bigint columns arrive as strings, bytea as Buffers. */
 export interface KeyRow {

@@ -3,7 +3,7 @@
  * round trip. Every statement takes `$1` = "now" in milliseconds, or NULL to read the database
  * server's clock: app servers with skewed clocks then still agree on leases and expiry.
  */
-import { quote } from './identifiers.js';
+import { quote } from '../../core/identifiers.js';
 
 /** Columns in the order `rowToRecord` expects; bigint times arrive as strings. */
 const COLUMNS = 'scope, key, state, fingerprint, attempt, created_at, expires_at, token, lease_until, outcome, completed_at';

@@ -11,10 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { LeaseLostError } from '../../errors/lease-lost.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
-import { UnserializableResultError } from '../../errors/unserializable-result.js';
-import { UnsupportedInputError } from '../../errors/unsupported-input.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
+import { UnserializableResultError } from '../../core/errors/unserializable-result.js';
+import { UnsupportedInputError } from '../../core/errors/unsupported-input.js';
 import type { TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
 import type { InProgress, Mismatch, Replay } from '../contract.js';
 import { ms, utf8 } from './rows.js';

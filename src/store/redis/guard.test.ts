@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CallGuard } from './guard.js';
-import { LeaseLostError } from '../../errors/lease-lost.js';
-import { isStoreUnavailableError } from '../../errors/store-unavailable.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.js';
+import { isStoreUnavailableError } from '../../core/errors/store-unavailable.js';
 
 const failure = (p: Promise<unknown>) =>
   p.then(

@@ -11,8 +11,8 @@
  * at worst holds its key for one lease, and a late `commit`/`release`/`extend` with a stale token
  * does nothing.
  */
-import { OncekeyError } from '../../errors/oncekey-error.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import { Deadlines } from '../deadlines.js';
 
 export class CallGuard {

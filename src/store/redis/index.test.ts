@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { redisStore, recommendedRedisOptions } from './index.js';
 import { escapeScope, KeySpace } from './keys.js';
-import { isInvalidOptionError } from '../../errors/invalid-option.js';
+import { isInvalidOptionError } from '../../core/errors/invalid-option.js';
 import { REDIS_URL, describeRedis } from '../../../test/helpers/services.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../../../test/helpers/redis-keys.js';
 import { startRedisServer } from '../../../test/helpers/redis-server.js';

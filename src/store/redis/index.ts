@@ -42,10 +42,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { BeginOptions, BeginResult, Clock, KeyRecord, KeyRef, ListOptions, ListPage, Store, SweepOptions } from '../contract.js';
-import { LeaseLostError } from '../../errors/lease-lost.js';
-import { InvalidOptionError } from '../../errors/invalid-option.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
-import { assertKnownOptions, positiveInt } from '../../util/options.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
+import { assertKnownOptions, positiveInt } from '../../core/options.js';
 import { DEFAULT_TIMEOUT_MS, connect } from './connection.js';
 import { CallGuard } from './guard.js';
 import { KeySpace } from './keys.js';

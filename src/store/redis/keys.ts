@@ -7,7 +7,7 @@
  * The scope is escaped so it contains no `{` or `}`: the hash tag then ends where the scope ends
  * and names are unambiguous whatever the scope and key hold.
  */
-import { InvalidOptionError } from '../../errors/invalid-option.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 
 const SPECIAL = /[%{}]/;
 

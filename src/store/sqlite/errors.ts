@@ -1,5 +1,5 @@
-import { OncekeyError } from '../../errors/oncekey-error.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { OncekeyError } from '../../core/errors/oncekey-error.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 
 /**
  * The store never lets a driver error escape: SQLITE_BUSY after the busy timeout, I/O errors, a

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { InvalidOptionError } from '../../errors/invalid-option.js';
-import { StoreUnavailableError } from '../../errors/store-unavailable.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
+import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 
 /** The schema version this code writes and understands. Raise it with a migration, never in place. */
 export const SCHEMA_VERSION = 1;

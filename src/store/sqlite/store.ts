@@ -14,9 +14,9 @@ import type {
   SweepOptions,
 } from '../contract.js';
 import { systemClock } from '../contract.js';
-import { InvalidOptionError } from '../../errors/invalid-option.js';
-import { LeaseLostError } from '../../errors/lease-lost.js';
-import { assertKnownOptions, positiveInt } from '../../util/options.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.js';
+import { assertKnownOptions, positiveInt } from '../../core/options.js';
 import { toStoreError } from './errors.js';
 import { checkTableName, ensureSchema } from './schema.js';
 import { answerFrom, prepareStatements, type Row, type Statements } from './statements.js';

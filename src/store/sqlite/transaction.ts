@@ -12,11 +12,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { InvalidOptionError } from '../../errors/invalid-option.js';
-import { LeaseLostError } from '../../errors/lease-lost.js';
+import { InvalidOptionError } from '../../core/errors/invalid-option.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.js';
 import type { Clock } from '../contract.js';
 import type { TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
-import { positiveInt } from '../../util/options.js';
+import { positiveInt } from '../../core/options.js';
 import { toStoreError } from './errors.js';
 import { answerFrom, type Statements } from './statements.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sleep, systemClock } from './clock.js';
+import { sleep, systemClock } from './time.js';
 import { FakeClock } from './fake-clock.js';
 
 describe('FakeClock', () => {

@@ -1,7 +1,7 @@
 /** Validation of `(scope, key)` before anything reaches a store. */
-import { InvalidKeyError } from '../errors/invalid-key.js';
+import { InvalidKeyError } from './errors/invalid-key.js';
 import type { KeyRef } from '../store/contract.js';
-import { isWellFormed } from '../util/text.js';
+import { isWellFormed } from './text.js';
 
 /** Longest idempotency key, in UTF-16 code units (Stripe's and the IETF draft's common limit). */
 export const MAX_KEY_LENGTH = 255;

@@ -1,4 +1,4 @@
-import type { Clock as StoreClock } from '../../store/contract.js';
+import type { Clock as StoreClock } from '../store/contract.js';
 
 /** An opaque handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;

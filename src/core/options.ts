@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors/invalid-option.js';
+import { InvalidOptionError } from './errors/invalid-option.js';
 
 /**
  * Reject options the caller misspelled or that this version does not know, so a typo such as

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../errors/invalid-option.js';
+import { InvalidOptionError } from './errors/invalid-option.js';
 
 // Plain identifiers only: no quoting tricks, no case surprises. 48 characters leaves room for
 // the suffixes of derived names (`<table>_expires_at_idx`) inside PostgreSQL's 63-byte limit.

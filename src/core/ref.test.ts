@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidKeyError } from '../errors/invalid-key.js';
+import { InvalidKeyError } from './errors/invalid-key.js';
 import { validateRef } from './ref.js';
 
 describe('validateRef', () => {
