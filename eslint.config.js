@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules over all TypeScript in the repository.
-// Formatting is Prettier's job (`npm run format:check`); layer direction is checked by `npm run lint:deps`.
+// Formatting is Prettier's job (`prettier --check`); layer direction is checked by `npm run lint:deps` (.dependency-cruiser.cjs).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -14,4 +14,5 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
 );

@@ -28,16 +28,16 @@ export type { Codec } from './engine/codec.js';
 export { toMs } from './engine/duration.js';
 export type { Duration } from './engine/duration.js';
 export { MAX_KEY_LENGTH, MAX_SCOPE_LENGTH, validateRef } from './core/ref.js';
+export type { KeyRef } from './core/ref.js';
+export { systemClock } from './core/time.js';
+export type { Clock, TimerClock } from './core/time.js';
 
-export { systemClock } from './store/contract.js';
 export type {
   Acquired,
   BeginOptions,
   BeginResult,
-  Clock,
   InProgress,
   KeyRecord,
-  KeyRef,
   ListOptions,
   ListPage,
   Mismatch,

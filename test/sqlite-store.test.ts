@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sqliteStore, SQLITE_SCHEMA_VERSION } from '../src/store/sqlite.js';
 import { ensureSchema } from '../src/store/sqlite/schema.js';
 import { prepareStatements } from '../src/store/sqlite/statements.js';
-import { fakeClock } from '../src/testing/conformance.js';
+import { FakeClock, T0 } from '../src/testing/conformance.js';
 import type { Store } from '../src/store/contract.js';
 import { isInvalidOptionError } from '../src/core/errors/invalid-option.js';
 import { isLeaseLostError } from '../src/core/errors/lease-lost.js';
@@ -185,11 +185,11 @@ describe('sqliteStore errors', () => {
   });
 
   it('LeaseLostError says why the token failed', async () => {
-    const clock = fakeClock();
+    const clock = new FakeClock(T0);
     const store = track(sqliteStore({ path, clock }));
     const a = await store.begin(ref, 'fp', { leaseMs: 1000, ttlMs: 10_000 });
     if (a.kind !== 'acquired') throw new Error(a.kind);
-    clock.advance(1000);
+    await clock.advance(1000);
     const b = await store.begin(ref, 'fp', { leaseMs: 1000, ttlMs: 10_000 });
     if (b.kind !== 'acquired') throw new Error(b.kind);
 

@@ -1,4 +1,4 @@
-import { concatBytes } from '../http/body.js';
+import { concatBytes } from '../core/bytes.js';
 import { RequestBodyTooLargeError } from './errors.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { InvalidKeyError } from '../core/errors/invalid-key.js';
 // The limit and the bare-key syntax that the server side's header parser applies.
-import { BARE_KEY, MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH } from '../http/idempotency-key.js';
+import { BARE_KEY, MAX_KEY_LENGTH } from '../core/ref.js';
 
 const PRINTABLE = /^[\x20-\x7e]+$/; // what an sf-string may hold
 

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import type { BreakerStateStore } from '../resilience/breaker/state-store.js';
 import type { CircuitBreakerOptions } from '../resilience/breaker/circuit-breaker.js';
 import type { RetryBudget } from '../resilience/budget/budget.js';
-import { systemClock, type Clock } from '../core/time.js';
+import { systemClock, type TimerClock } from '../core/time.js';
 import type { RetryOptions } from '../resilience/retry.js';
 import { assertKnownOptions, clockOption, func, optional, positiveInt, withMethods } from '../resilience/options.js';
 
@@ -61,7 +61,7 @@ export interface ClientOptions {
   readonly maxBodyBytes?: number;
   /** The fetch to call. Default `globalThis.fetch` (looked up on each call). */
   readonly fetch?: (input: string, init: RequestInit) => Promise<Response>;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
   /** Random source in [0, 1) for jitter and, when given, for the keys' random bits (default Web Crypto). */
   readonly random?: () => number;
 }
@@ -87,7 +87,7 @@ export interface ResolvedClientOptions {
   readonly key: ResolvedKeyOptions | false;
   readonly maxBodyBytes: number;
   readonly fetch: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
-  readonly clock: Clock;
+  readonly clock: TimerClock;
   readonly random: (() => number) | undefined;
 }
 
@@ -110,7 +110,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     fetch: optional(options.fetch, undefined, (v) =>
       func<(input: string, init: RequestInit) => Promise<Response>>('createClient.fetch', v),
     ),
-    clock: optional(options.clock, systemClock, (v) => clockOption<Clock>('createClient.clock', v)),
+    clock: optional(options.clock, systemClock, (v) => clockOption<TimerClock>('createClient.clock', v)),
     random: optional(options.random, undefined, (v) => func<() => number>('createClient.random', v)),
   };
 }

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from './time.js';
+import type { TimerClock, TimerHandle } from './time.js';
 
 interface Timer {
   readonly id: number;
@@ -16,7 +16,7 @@ const drainMicrotasks = (): Promise<void> =>
  * queued by one timer run before the next timer fires, so `await clock.advance(1000)` behaves like
  * one second of real time without waiting for it.
  */
-export class FakeClock implements Clock {
+export class FakeClock implements TimerClock {
   #now: number;
   #nextId = 1;
   readonly #timers = new Map<number, Timer>();

@@ -1,12 +1,24 @@
-/** Validation of `(scope, key)` before anything reaches a store. */
+/** What identifies a record, its limits, and their validation before anything reaches a store. */
 import { InvalidKeyError } from './errors/invalid-key.js';
-import type { KeyRef } from '../store/contract.js';
 import { isWellFormed } from './text.js';
+
+/** Identifies a record: who and what (`scope`) plus the client's idempotency key. */
+export interface KeyRef {
+  readonly scope: string;
+  readonly key: string;
+}
 
 /** Longest idempotency key, in UTF-16 code units (Stripe's and the IETF draft's common limit). */
 export const MAX_KEY_LENGTH = 255;
 /** Longest scope, in UTF-16 code units. */
 export const MAX_SCOPE_LENGTH = 1024;
+
+/**
+ * A key that may travel bare in an `Idempotency-Key` header (Stripe style): visible ASCII without
+ * the characters that only make sense inside a Structured Field string. The middleware that reads
+ * the header and the client that writes it share it.
+ */
+export const BARE_KEY = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /**
  * A frozen copy of `ref`, or {@link InvalidKeyError}: key and scope must be strings of

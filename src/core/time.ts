@@ -1,15 +1,22 @@
-import type { Clock as StoreClock } from '../store/contract.js';
+/**
+ * The one time module: every part of Oncekey reads time through a {@link Clock} it is given, so
+ * tests (ours and yours) run on fake time ({@link FakeClock} in ./fake-clock.ts).
+ */
 
-/** An opaque handle returned by {@link Clock.setTimeout}. */
+/** A source of time: what stores and the engine need. */
+export interface Clock {
+  /** Milliseconds since the epoch (policies only compare and subtract, so any fixed origin works for them). */
+  now(): number;
+}
+
+/** An opaque handle returned by {@link TimerClock.setTimeout}. */
 export type TimerHandle = unknown;
 
 /**
- * Time and timers for the policies. Every policy takes one as its `clock` option, so tests (ours
- * and yours) run on fake time. It is a superset of the stores' `Clock`, so one object can drive both.
+ * Time and timers: what waits need (the resilience policies, the client). Every policy takes one
+ * as its `clock` option. A TimerClock is a Clock, so one object can drive both.
  */
-export interface Clock extends StoreClock {
-  /** Milliseconds since the epoch (or any fixed origin: policies only compare and subtract). */
-  now(): number;
+export interface TimerClock extends Clock {
   /** Run `callback` once, `ms` from now. */
   setTimeout(callback: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
@@ -19,7 +26,7 @@ export interface Clock extends StoreClock {
  * The real clock. It looks the globals up on every call instead of capturing them, so
  * `vi.useFakeTimers()` and similar tools installed later still take effect.
  */
-export const systemClock: Clock = {
+export const systemClock: TimerClock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
@@ -29,7 +36,7 @@ export const systemClock: Clock = {
  * Wait `ms` on `clock`. Rejects with `signal.reason` as soon as `signal` aborts (also when it
  * already has), and clears its timer, so an aborted retry does not keep sleeping in the background.
  */
-export function sleep(ms: number, signal?: AbortSignal, clock: Clock = systemClock): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal, clock: TimerClock = systemClock): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);

@@ -3,7 +3,8 @@
  * where it is written, not at the first duplicate request in production.
  */
 import { InvalidOptionError } from '../core/errors/invalid-option.js';
-import { type Clock, type Store, systemClock } from '../store/contract.js';
+import { type Clock, systemClock } from '../core/time.js';
+import type { Store } from '../store/contract.js';
 import { assertKnownOptions } from '../core/options.js';
 import { type Codec, jsonCodec } from './codec.js';
 import { type Duration, toMs } from './duration.js';

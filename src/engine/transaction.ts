@@ -31,7 +31,7 @@ import { isTransactionalStore, type TransactionalStore } from '../store/transact
 import type { Codec } from './codec.js';
 import { fingerprint } from './fingerprint.js';
 import type { HookRunner } from './hooks.js';
-import type { RunResult } from './oncekey.js';
+import type { RunResult } from './results.js';
 import { decodeOutcome, encodeResult } from './outcome.js';
 import { validateRef } from '../core/ref.js';
 import { type RunOptions, type Settings, resolveRunOptions } from './settings.js';

@@ -1,4 +1,5 @@
 /** Reading a request body whole, within a size limit, without trusting Content-Length alone. */
+import { concatBytes } from '../core/bytes.js';
 
 export type BodyRead = { readonly kind: 'body'; readonly bytes: Uint8Array } | { readonly kind: 'too_large'; readonly limit: number };
 
@@ -33,16 +34,4 @@ export async function readBodyWithin(request: Request, limit: number): Promise<B
     chunks.push(value);
   }
   return { kind: 'body', bytes: concatBytes(chunks, size) };
-}
-
-/** One Uint8Array holding `chunks` in order. */
-export function concatBytes(chunks: readonly Uint8Array[], size = chunks.reduce((n, c) => n + c.byteLength, 0)): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

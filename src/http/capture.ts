@@ -14,7 +14,7 @@
  * has been read before the event loop's next turn, it is handed back as bytes instead, with no
  * stream wrapped around it; the caller then builds the response after storing it.
  */
-import { concatBytes } from './body.js';
+import { concatBytes } from '../core/bytes.js';
 
 export type CapturedBody =
   | { readonly kind: 'complete'; readonly bytes: Uint8Array }

@@ -5,9 +5,10 @@
  * `acceptBareKey` is false. `"abc"` and `abc` are the same key.
  */
 import { parseItem } from 'structured-headers';
+import { BARE_KEY, MAX_KEY_LENGTH } from '../core/ref.js';
 
-/** Longest key, in characters (Stripe's limit, and the usual one). */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+/** Longest key, in characters (Stripe's limit, and the usual one): the engine's key limit. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = MAX_KEY_LENGTH;
 
 export interface ParseKeyOptions {
   /** Accept an unquoted key (`abc`) as well as the Structured Field string (`"abc"`); default true. */
@@ -16,9 +17,6 @@ export interface ParseKeyOptions {
 
 export type ParsedKey =
   { readonly kind: 'missing' } | { readonly kind: 'key'; readonly key: string } | { readonly kind: 'malformed'; readonly detail: string };
-
-// A bare key: visible ASCII without the characters that only make sense inside an sf-string.
-export const BARE_KEY = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Parse a header value (`null` when the header is absent). Never throws. */
 export function parseIdempotencyKey(value: string | null | undefined, options: ParseKeyOptions = {}): ParsedKey {

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/time.js';
+import { systemClock, type TimerClock } from '../core/time.js';
 import { BulkheadRejectedError } from './errors/bulkhead-rejected.js';
 import { Emitter, type EventSource, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, nonNegativeInt, optional, positiveInt } from './options.js';
@@ -10,7 +10,7 @@ export interface BulkheadOptions {
   readonly maxConcurrent: number;
   /** Callers that may wait for a slot; beyond that they get `BulkheadRejectedError`. Default 0. */
   readonly maxQueue?: number;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
 }
 
 export type BulkheadEvents = Pick<PolicyEvents, 'reject' | 'success' | 'failure'>;
@@ -26,7 +26,7 @@ interface Waiter {
 export class BulkheadPolicy implements Policy, EventSource<BulkheadEvents> {
   readonly #events = new Emitter<BulkheadEvents>();
   readonly #queue: Waiter[] = [];
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   readonly maxConcurrent: number;
   readonly maxQueue: number;
   #active = 0;
@@ -35,7 +35,7 @@ export class BulkheadPolicy implements Policy, EventSource<BulkheadEvents> {
     assertKnownOptions('bulkhead', options, ['maxConcurrent', 'maxQueue', 'clock']);
     this.maxConcurrent = positiveInt('bulkhead.maxConcurrent', options?.maxConcurrent);
     this.maxQueue = optional(options.maxQueue, 0, (v) => nonNegativeInt('bulkhead.maxQueue', v));
-    this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('bulkhead.clock', v));
+    this.#clock = optional(options.clock, systemClock, (v) => clockOption<TimerClock>('bulkhead.clock', v));
   }
 
   on<K extends keyof BulkheadEvents>(name: K, listener: (event: BulkheadEvents[K]) => void): () => void {

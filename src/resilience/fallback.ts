@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/time.js';
+import { systemClock, type TimerClock } from '../core/time.js';
 import { Emitter, type EventSource, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, func, optional } from './options.js';
 import type { ExecuteContext, ExecuteOptions, Policy, Task } from './policy.js';
@@ -7,7 +7,7 @@ import { isCancelled, openScope, runTask } from './scope.js';
 export interface FallbackOptions {
   /** Which errors the fallback answers. Default: all (except the caller cancelling). */
   readonly handles?: (error: unknown) => boolean;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
 }
 
 export type FallbackEvents = Pick<PolicyEvents, 'success' | 'failure'>;
@@ -19,7 +19,7 @@ export type FallbackEvents = Pick<PolicyEvents, 'success' | 'failure'>;
 export class FallbackPolicy<F> implements Policy<F>, EventSource<FallbackEvents> {
   readonly #events = new Emitter<FallbackEvents>();
   readonly #handles: (error: unknown) => boolean;
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
 
   constructor(
     private readonly handler: (error: unknown, context: ExecuteContext) => F | PromiseLike<F>,
@@ -32,7 +32,7 @@ export class FallbackPolicy<F> implements Policy<F>, EventSource<FallbackEvents>
       () => true,
       (v) => func('fallback.handles', v),
     );
-    this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('fallback.clock', v));
+    this.#clock = optional(options.clock, systemClock, (v) => clockOption<TimerClock>('fallback.clock', v));
   }
 
   on<K extends keyof FallbackEvents>(name: K, listener: (event: FallbackEvents[K]) => void): () => void {

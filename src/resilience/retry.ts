@@ -1,7 +1,7 @@
 import type { Backoff } from './backoff/backoff.js';
 import { exponentialBackoff } from './backoff/exponential.js';
 import type { RetryBudget } from './budget/budget.js';
-import { sleep, systemClock, type Clock } from '../core/time.js';
+import { sleep, systemClock, type TimerClock } from '../core/time.js';
 import { Emitter, type EventSource, type GiveUpReason, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, func, nonNegative, optional, positiveIntOrInfinity, withMethods } from './options.js';
 import type { ExecuteContext, ExecuteOptions, Policy, Task } from './policy.js';
@@ -32,7 +32,7 @@ export interface RetryOptions {
   readonly maxRetryAfterMs?: number;
   /** A budget shared with other policies; when it refuses, the retries end. */
   readonly budget?: RetryBudget;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
   /** Random source for the backoff's jitter, values in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
 }
@@ -73,7 +73,7 @@ export class RetryPolicy implements Policy, EventSource<RetryEvents> {
   readonly #retryAfter: NonNullable<RetryOptions['retryAfter']>;
   readonly #maxRetryAfterMs: number;
   readonly #budget: RetryBudget | undefined;
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   readonly #random: () => number;
 
   constructor(options: RetryOptions = {}) {
@@ -91,7 +91,7 @@ export class RetryPolicy implements Policy, EventSource<RetryEvents> {
     this.#budget = optional(options.budget, undefined, (v) =>
       withMethods<RetryBudget>('retry.budget', v, ['recordCall', 'recordOutcome', 'tryRetry']),
     );
-    this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('retry.clock', v));
+    this.#clock = optional(options.clock, systemClock, (v) => clockOption<TimerClock>('retry.clock', v));
     this.#random = optional(options.random, Math.random, (v) => func('retry.random', v));
   }
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/time.js';
+import type { TimerClock } from '../core/time.js';
 import { DeadlineExceededError } from './errors/deadline-exceeded.js';
 import type { ExecuteContext, ExecuteOptions, Task } from './policy.js';
 
@@ -21,7 +21,7 @@ export const earliest = (a: number | undefined, b: number | undefined): number |
  * Build the context for one execution: the deadline is the earlier of the caller's and the
  * policy's own, and the signal aborts when the caller's does or when that deadline passes.
  */
-export function openScope(options: ExecuteOptions | undefined, clock: Clock, ownDeadline?: number): Scope {
+export function openScope(options: ExecuteOptions | undefined, clock: TimerClock, ownDeadline?: number): Scope {
   const parent = options?.signal;
   const deadline = earliest(options?.deadline, ownDeadline);
   const attempt = options?.attempt ?? 1;

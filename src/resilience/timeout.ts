@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/time.js';
+import { systemClock, type TimerClock } from '../core/time.js';
 import { DeadlineExceededError, isDeadlineExceededError } from './errors/deadline-exceeded.js';
 import { Emitter, type EventSource, type PolicyEvents } from './events.js';
 import { assertKnownOptions, clockOption, nonNegative, oneOf, optional } from './options.js';
@@ -14,7 +14,7 @@ export interface TimeoutOptions {
    * dropped.
    */
   readonly strategy?: 'cooperative' | 'aggressive';
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
 }
 
 export type TimeoutEvents = Pick<PolicyEvents, 'timeout' | 'success' | 'failure'>;
@@ -25,7 +25,7 @@ export type TimeoutEvents = Pick<PolicyEvents, 'timeout' | 'success' | 'failure'
  */
 export class TimeoutPolicy implements Policy, EventSource<TimeoutEvents> {
   readonly #events = new Emitter<TimeoutEvents>();
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   readonly #aggressive: boolean;
 
   constructor(
@@ -36,7 +36,7 @@ export class TimeoutPolicy implements Policy, EventSource<TimeoutEvents> {
     assertKnownOptions('timeout', options, ['strategy', 'clock']);
     const strategy = optional(options.strategy, 'cooperative', (v) => oneOf('timeout.strategy', v, ['cooperative', 'aggressive'] as const));
     this.#aggressive = strategy === 'aggressive';
-    this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('timeout.clock', v));
+    this.#clock = optional(options.clock, systemClock, (v) => clockOption<TimerClock>('timeout.clock', v));
   }
 
   on<K extends keyof TimeoutEvents>(name: K, listener: (event: TimeoutEvents[K]) => void): () => void {

@@ -14,7 +14,7 @@
  * ```
  *
  * Time rules, identical in every store (all times are milliseconds since the epoch, judged
- * by the store's clock — the injected {@link Clock}, or the database server's clock):
+ * by the store's clock — the injected {@link TimerClock}, or the database server's clock):
  * - a lease is live while `now < leaseUntil`;
  * - a record exists while `now < expiresAt`; at or after it the record is absent for every
  *   operation, even before `sweep` physically removes it;
@@ -26,20 +26,11 @@
  * still holds the current token and may commit). Otherwise they throw {@link LeaseLostError}.
  */
 import type { LeaseLostError } from '../core/errors/lease-lost.js';
+import type { KeyRef } from '../core/ref.js';
 
-/** Identifies a record: who and what (`scope`) plus the client's idempotency key. */
-export interface KeyRef {
-  readonly scope: string;
-  readonly key: string;
-}
-
-/** A source of time in milliseconds since the epoch. Injected so tests can control time. */
-export interface Clock {
-  now(): number;
-}
-
-/** The real clock. */
-export const systemClock: Clock = { now: () => Date.now() };
+// The contract speaks of these; they live in core, below every layer.
+export type { KeyRef } from '../core/ref.js';
+export type { Clock } from '../core/time.js';
 
 export type RecordState = 'in_progress' | 'completed';
 

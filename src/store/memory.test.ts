@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../testing/conformance.js';
-import { fakeClock, T0 } from '../testing/conformance.js';
+import { FakeClock, T0 } from '../testing/conformance.js';
 import type { KeyRef } from './contract.js';
 import { memoryStore } from './memory.js';
 import type { EvictReason } from './memory.js';
@@ -14,7 +14,7 @@ const ref = (key: string): KeyRef => ({ scope: 's', key });
 const opts = (leaseMs: number, ttlMs: number) => ({ leaseMs, ttlMs });
 
 function bounded(maxRecords: number) {
-  const clock = fakeClock();
+  const clock = new FakeClock(T0);
   const evicted: Array<[string, EvictReason]> = [];
   const store = memoryStore({ clock, maxRecords, onEvict: (r, reason) => evicted.push([r.key, reason]) });
   const hold = async (key: string, ttlMs: number, leaseMs = Math.min(10, ttlMs)) => {
@@ -32,10 +32,10 @@ describe('memoryStore bounds', () => {
     await hold('running', 100); // in progress until T0+100
     await complete('done-early', 50); // completed at T0, expires T0+50
     await complete('done-old', 10_000); // completed at T0: the oldest completed record
-    clock.advance(1);
+    await clock.advance(1);
     await complete('done-new', 500); // completed at T0+1, expires before done-old but is newer
     await hold('short', 30); // in progress, expires T0+30
-    clock.set(T0 + 60); // expired: short (T0+30), done-early (T0+50)
+    await clock.advanceTo(T0 + 60); // expired: short (T0+30), done-early (T0+50)
 
     await hold('e1', 10_000);
     expect(evicted).toEqual([['short', 'expired']]);
@@ -55,7 +55,7 @@ describe('memoryStore bounds', () => {
     await expect(store.begin(ref('done-old'), 'fp', opts(10, 10_000))).rejects.toSatisfy(isStoreFullError);
     expect((await store.list({ scope: 's' })).records.map((r) => r.key).sort()).toEqual(['e1', 'e2', 'e3', 'e4', 'running']);
 
-    clock.set(T0 + 100); // running's record expires
+    await clock.advanceTo(T0 + 100); // running's record expires
     await hold('done-old', 10_000);
     expect(evicted.at(-1)).toEqual(['running', 'expired']);
     expect(evicted).toHaveLength(5);
@@ -81,7 +81,7 @@ describe('memoryStore bounds', () => {
     const { clock, store, evicted, hold } = bounded(2);
     await hold('a', 100, 10);
     await hold('b', 1000, 10);
-    clock.advance(100); // a expired, b's lease expired
+    await clock.advance(100); // a expired, b's lease expired
     await hold('a', 1000);
     expect(await store.begin(ref('b'), 'fp', opts(10, 1000))).toMatchObject({ kind: 'acquired', recovered: true });
     expect(evicted).toEqual([]);
@@ -92,7 +92,7 @@ describe('memoryStore bounds', () => {
     await complete('swept', 10);
     await complete('deleted', 1000);
     const token = await hold('released', 1000);
-    clock.advance(10);
+    await clock.advance(10);
     expect(await store.sweep()).toBe(1);
     expect(await store.delete(ref('deleted'))).toBe(true);
     await store.release(ref('released'), token);
@@ -105,12 +105,12 @@ describe('memoryStore bounds', () => {
     const tokens = new Map<string, string>();
     for (let i = 0; i < 50; i++) tokens.set(`k${i}`, await hold(`k${i}`, 100, 50));
     for (let round = 0; round < 200; round++) {
-      clock.advance(1);
+      await clock.advance(1);
       for (const [key, token] of tokens) await store.extend(ref(key), token, 50);
     }
     // Every record's expiresAt was raised to T0+250; commit half with staggered retention.
     for (let i = 0; i < 25; i++) await store.commit(ref(`k${i}`), tokens.get(`k${i}`)!, 'x', 100 + (24 - i));
-    clock.advance(200); // T0+400: k24 (expires T0+300) .. k0 (T0+324) and the in-progress ones (T0+250) are expired
+    await clock.advance(200); // T0+400: k24 (expires T0+300) .. k0 (T0+324) and the in-progress ones (T0+250) are expired
     await hold('new-1', 1000);
     await hold('new-2', 1000);
     // In-progress ones expired first (T0+250), in key order among equals is not promised: check reasons and set.
@@ -125,14 +125,14 @@ describe('memoryStore bounds', () => {
     const busy = await hold('busy', 200, 100);
     // Thousands of renewals of one record pile up index entries until the index is rebuilt.
     for (let i = 1; i <= 3000; i++) await store.extend(ref('busy'), busy, 200 + i);
-    clock.advance(50);
+    await clock.advance(50);
     await complete('late', 100); // expires T0+150
-    clock.set(T0 + 125); // quiet-0 .. quiet-19 are expired (T0+100 .. T0+119)
+    await clock.advanceTo(T0 + 125); // quiet-0 .. quiet-19 are expired (T0+100 .. T0+119)
     for (let i = 0; i < 8; i++) await hold(`fill-${i}`, 10_000); // 30 records: full
     expect(evicted).toEqual([]);
     await hold('one-more', 10_000);
     expect(evicted).toEqual([['quiet-0', 'expired']]);
-    clock.set(T0 + 20_000);
+    await clock.advanceTo(T0 + 20_000);
     expect(await store.sweep()).toBe(30); // quiet-1..19, late, busy, fill-0..7 and one-more
   });
 });
@@ -174,7 +174,7 @@ describe('memoryStore options', () => {
   });
 
   it('rejects ttlMs below leaseMs, and non-positive durations', async () => {
-    const store = memoryStore({ clock: fakeClock() });
+    const store = memoryStore({ clock: new FakeClock(T0) });
     for (const bad of [opts(1000, 999), opts(0, 10), opts(10, -1), opts(1.5, 10)]) {
       await expect(store.begin(ref('k'), 'fp', bad), JSON.stringify(bad)).rejects.toSatisfy(isInvalidOptionError);
     }
@@ -182,12 +182,12 @@ describe('memoryStore options', () => {
   });
 
   it('rejects a cursor it did not make', async () => {
-    const store = memoryStore({ clock: fakeClock() });
+    const store = memoryStore({ clock: new FakeClock(T0) });
     await expect(store.list({ scope: 's', cursor: 'garbage!' })).rejects.toSatisfy(isInvalidOptionError);
   });
 
   it('is unavailable after close', async () => {
-    const store = memoryStore({ clock: fakeClock() });
+    const store = memoryStore({ clock: new FakeClock(T0) });
     await store.close();
     await expect(store.begin(ref('k'), 'fp', opts(10, 10))).rejects.toSatisfy(isStoreUnavailableError);
     await expect(store.ping()).rejects.toSatisfy(isStoreUnavailableError);

@@ -20,7 +20,7 @@ import type {
   Store,
   SweepOptions,
 } from './contract.js';
-import { systemClock } from './contract.js';
+import { systemClock } from '../core/time.js';
 import { LeaseLostError } from '../core/errors/lease-lost.js';
 import { StoreFullError } from '../core/errors/store-full.js';
 import { StoreUnavailableError } from '../core/errors/store-unavailable.js';

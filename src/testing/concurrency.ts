@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { BeginResult, KeyRef } from '../store/contract.js';
 import { isLeaseLostError } from '../core/errors/lease-lost.js';
-import { acquire, beginFields, expectKind, lease, prng, recordFields, settle, shuffle, storeCase, T0 } from './harness.js';
+import { acquire, beginFields, expectKind, lease, recordFields, settle, shuffle, storeCase, T0 } from './harness.js';
 import type { ResolvedOptions } from './harness.js';
+import { seededRandom } from '../core/random.js';
 
 const TIMEOUT = 300_000;
 const LEASE = lease(10_000, 600_000);
@@ -20,7 +21,7 @@ export function describeConcurrency(options: ResolvedOptions): void {
     test(`${keys} keys × ${callers} concurrent begins: exactly one acquired per key, then all replay`, async (store) => {
       const calls: number[] = [];
       for (let c = 0; c < callers; c++) for (let k = 0; k < keys; k++) calls.push(k);
-      shuffle(calls, prng(1));
+      shuffle(calls, seededRandom(1));
       const results = await Promise.all(calls.map((k) => store.begin(refOf(k), 'fp', LEASE)));
 
       const byKey = groupBy(calls, results);
@@ -45,7 +46,7 @@ export function describeConcurrency(options: ResolvedOptions): void {
       expect(byKey.size).toBe(keys);
 
       await Promise.all([...tokens].map(([k, token]) => store.commit(refOf(k), token, `outcome-${k}`, LEASE.ttlMs)));
-      shuffle(calls, prng(2));
+      shuffle(calls, seededRandom(2));
       const replays = await Promise.all(calls.map((k) => store.begin(refOf(k), 'fp', LEASE)));
       for (const [k, got] of groupBy(calls, replays)) {
         for (const r of got) expect(r, `key ${k}`).toMatchObject({ kind: 'replay', outcome: `outcome-${k}` });
@@ -55,10 +56,10 @@ export function describeConcurrency(options: ResolvedOptions): void {
     test(`${callers} concurrent begins on an expired lease: exactly one takes over`, async (store, clock) => {
       const n = Math.max(1, Math.min(keys, 20));
       for (let k = 0; k < n; k++) await acquire(store, refOf(k), 'fp', LEASE);
-      clock.advance(LEASE.leaseMs);
+      await clock.advance(LEASE.leaseMs);
       const calls: number[] = [];
       for (let c = 0; c < callers; c++) for (let k = 0; k < n; k++) calls.push(k);
-      shuffle(calls, prng(3));
+      shuffle(calls, seededRandom(3));
       const results = await Promise.all(calls.map((k) => store.begin(refOf(k), 'fp', LEASE)));
       for (const [k, got] of groupBy(calls, results)) {
         const acquired = got.filter((r) => r.kind === 'acquired');
@@ -72,7 +73,7 @@ export function describeConcurrency(options: ResolvedOptions): void {
       const n = Math.max(2, Math.min(keys, 100));
       const old = new Map<number, string>();
       for (let k = 0; k < n; k++) old.set(k, (await acquire(store, refOf(k), 'fp', LEASE)).token);
-      clock.advance(LEASE.leaseMs + 1);
+      await clock.advance(LEASE.leaseMs + 1);
 
       // Alternate who is called first so either order can win on any store.
       const races = Array.from({ length: n }, async (_, k) => {

@@ -52,5 +52,6 @@ export function runStoreConformance(name: string, options: StoreConformanceOptio
   });
 }
 
-export { fakeClock, T0 } from './harness.js';
-export type { FakeClock } from './harness.js';
+export { T0 } from './harness.js';
+export { FakeClock } from '../core/fake-clock.js';
+export { seededRandom } from '../core/random.js';

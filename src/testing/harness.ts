@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { BeginOptions, BeginResult, Clock, KeyRecord, KeyRef, Store } from '../store/contract.js';
+import { FakeClock } from '../core/fake-clock.js';
 import { isLeaseLostError } from '../core/errors/lease-lost.js';
 
 /** The options of `runStoreConformance` with defaults applied. */
@@ -17,31 +18,10 @@ export interface ResolvedOptions {
 /** Where every fake clock starts: a fixed, realistic epoch time (2023-11-14). */
 export const T0 = 1_700_000_000_000;
 
-/** A clock that only moves when a test moves it. */
-export interface FakeClock extends Clock {
-  t: number;
-  advance(ms: number): void;
-  set(t: number): void;
-}
-
-export function fakeClock(start = T0): FakeClock {
-  const clock: FakeClock = {
-    t: start,
-    now: () => clock.t,
-    advance: (ms) => {
-      clock.t += ms;
-    },
-    set: (t) => {
-      clock.t = t;
-    },
-  };
-  return clock;
-}
-
 /** A test body that gets a fresh store on its own fake clock; the store is destroyed after. */
 export function storeCase(options: ResolvedOptions, body: (store: Store, clock: FakeClock) => Promise<void>): () => Promise<void> {
   return async () => {
-    const clock = fakeClock();
+    const clock = new FakeClock(T0);
     const store = await options.create(clock);
     try {
       await body(store, clock);
@@ -170,18 +150,6 @@ function firstDifference(a: string, b: string): number {
 /** Order by UTF-8 bytes, which is Unicode code point order: the order `list` must use. */
 export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-/** A small deterministic PRNG (mulberry32) for shuffling call orders reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function shuffle<T>(items: T[], random: () => number): T[] {

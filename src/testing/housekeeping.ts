@@ -4,20 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { KeyRef, Store } from '../store/contract.js';
-import {
-  acquire,
-  compareUtf8,
-  expectKind,
-  expectLeaseLost,
-  lease,
-  listAll,
-  prng,
-  recordFields,
-  shuffle,
-  storeCase,
-  T0,
-} from './harness.js';
+import { acquire, compareUtf8, expectKind, expectLeaseLost, lease, listAll, recordFields, shuffle, storeCase, T0 } from './harness.js';
 import type { ResolvedOptions } from './harness.js';
+import { seededRandom } from '../core/random.js';
 
 const TIMEOUT = 60_000;
 
@@ -53,7 +42,7 @@ export function describeHousekeeping(options: ResolvedOptions): void {
       expect(await store.get(done)).toBeUndefined();
       expect(await store.delete({ scope: 's', key: 'never' })).toBe(false);
 
-      clock.advance(100);
+      await clock.advance(100);
       expect(await store.delete(short), 'an expired record is not live').toBe(false);
 
       // Deleted keys start over.
@@ -72,9 +61,9 @@ export function describeHousekeeping(options: ResolvedOptions): void {
       const short = { scope, key: 'k99-expired' };
       await put(store, short, 'completed', 50, 50);
       const keys = Array.from({ length: 10 }, (_, i) => `k${String(i).padStart(2, '0')}`);
-      for (const [i, key] of shuffle(keys.slice(), prng(7)).entries())
+      for (const [i, key] of shuffle(keys.slice(), seededRandom(7)).entries())
         await put(store, { scope, key }, i % 2 === 0 ? 'completed' : 'in_progress');
-      clock.advance(50);
+      await clock.advance(50);
 
       const expected = keys.slice().sort(compareUtf8);
       for (const limit of [1, 3, 10, 1000, undefined]) {
@@ -108,7 +97,7 @@ export function describeHousekeeping(options: ResolvedOptions): void {
       const a = { scope: 's', key: 'a' };
       const b = { scope: 's', key: 'b' };
       await put(store, a, 'in_progress');
-      clock.advance(7);
+      await clock.advance(7);
       await put(store, b, 'completed');
       const listed = await listAll(store, 's');
       expect(listed.map(recordFields)).toEqual([recordFields(await store.get(a)), recordFields(await store.get(b))]);
@@ -149,7 +138,7 @@ export function describeHousekeeping(options: ResolvedOptions): void {
         { key: 'edge', state: 'completed' as const, ttl: 1001 },
       ];
       for (const r of [...expired, ...live]) await put(store, { scope: 's', key: r.key }, r.state, r.ttl, 100);
-      clock.set(T0 + 1000);
+      await clock.advanceTo(T0 + 1000);
       expect(await store.sweep()).toBe(8);
       expect(await store.sweep(), 'nothing left to sweep').toBe(0);
       for (const r of live) {
@@ -160,14 +149,14 @@ export function describeHousekeeping(options: ResolvedOptions): void {
       // A swept key starts over.
       expectKind(await store.begin({ scope: 's', key: 'c1' }, 'fp-c1', lease(100, 1000)), 'acquired');
       // The record at the edge expires one millisecond later.
-      clock.set(T0 + 1001);
+      await clock.advanceTo(T0 + 1001);
       expect(await store.sweep()).toBe(1);
     });
 
     test('works in batches smaller than the number expired', async (store, clock) => {
       for (let i = 0; i < 10; i++) await put(store, { scope: 's', key: `k${i}` }, i % 2 ? 'completed' : 'in_progress', 100, 100);
       await put(store, { scope: 's', key: 'live' }, 'completed', 10_000, 100);
-      clock.advance(100);
+      await clock.advance(100);
       expect(await store.sweep({ batchSize: 3 })).toBe(10);
       expect(await store.sweep({ batchSize: 3 })).toBe(0);
       expect((await listAll(store, 's')).map((r) => r.key)).toEqual(['live']);
@@ -175,7 +164,7 @@ export function describeHousekeeping(options: ResolvedOptions): void {
 
     test('maxBatches bounds one call to maxBatches × batchSize records', async (store, clock) => {
       for (let i = 0; i < 10; i++) await put(store, { scope: 's', key: `k${i}` }, 'completed', 100, 100);
-      clock.advance(100);
+      await clock.advance(100);
       expect(await store.sweep({ batchSize: 3, maxBatches: 2 })).toBe(6);
       expect(await store.sweep({ batchSize: 3, maxBatches: 1 })).toBe(3);
       expect(await store.sweep({ batchSize: 3, maxBatches: 5 })).toBe(1);

@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { KeyRef, RecordState, Store } from '../store/contract.js';
 import { isLeaseLostError } from '../core/errors/lease-lost.js';
-import { beginFields, compareUtf8, fakeClock, listAll, recordFields, settle } from './harness.js';
-import type { FakeClock, ResolvedOptions, Settled } from './harness.js';
+import { FakeClock } from '../core/fake-clock.js';
+import { T0, beginFields, compareUtf8, listAll, recordFields, settle } from './harness.js';
+import type { ResolvedOptions, Settled } from './harness.js';
 
 // Small pools so operations collide. 't' + ':' + 'a:k' and 't:a' + ':' + 'k' join to the same
 // string; 'K'/'k' and 'FP'/'fp' differ only in case; '～' (U+FF5E) sorts before '𝄞' (U+1D11E) by
@@ -303,7 +304,7 @@ class AdvanceCmd implements Cmd {
       if (candidates.length > 0) target = candidates[n % candidates.length]! + offset;
     }
     m.now = target;
-    r.clock.set(target);
+    await r.clock.advanceTo(target);
   }
   toString = () =>
     this.advance.kind === 'by'
@@ -388,10 +389,10 @@ export function describeModel(options: ResolvedOptions): void {
     it(`random operations and clock moves agree with the reference model (${options.modelRuns} runs)`, async () => {
       await fc.assert(
         fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 100, size: 'large' }), async (cmds) => {
-          const clock = fakeClock();
+          const clock = new FakeClock(T0);
           const store = await options.create(clock);
           try {
-            const model: Model = { now: clock.t, records: new Map() };
+            const model: Model = { now: clock.now(), records: new Map() };
             const real: Real = { store, clock, tokens: [], tokenIdsByRef: new Map() };
             await fc.asyncModelRun(() => ({ model, real }), cmds);
             await compareEverything(model, real);

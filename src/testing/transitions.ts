@@ -40,14 +40,14 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('while the lease is live answers in_progress with retryAfterMs = leaseUntil - now', async (store, clock) => {
       await acquire(store, ref, 'fp', lease(1000, 60_000));
-      clock.advance(300);
+      await clock.advance(300);
       expect(beginFields(await store.begin(ref, 'fp', lease(1000, 60_000)))).toEqual({
         kind: 'in_progress',
         attempt: 1,
         leaseUntil: T0 + 1000,
         retryAfterMs: 700,
       });
-      clock.set(T0 + 999);
+      await clock.advanceTo(T0 + 999);
       expect(beginFields(await store.begin(ref, 'fp', lease(1000, 60_000)))).toEqual({
         kind: 'in_progress',
         attempt: 1,
@@ -60,7 +60,7 @@ export function describeTransitions(options: ResolvedOptions): void {
       const seen = new Set<string>();
       for (let i = 0; i < 20; i++) seen.add((await acquire(store, { scope: 's', key: `k${i}` })).token);
       expectKind(await store.begin({ scope: 's', key: 'k0' }, 'fp', lease(1000, 60_000)), 'in_progress', 'k0 is held');
-      clock.advance(1000);
+      await clock.advance(1000);
       seen.add((await acquire(store, { scope: 's', key: 'k0' })).token);
       expect(seen.size).toBe(21);
     });
@@ -69,9 +69,9 @@ export function describeTransitions(options: ResolvedOptions): void {
   describe('commit', () => {
     test('stores the outcome; later begins replay it with completedAt and expiresAt = now + ttlMs', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(1000, 60_000));
-      clock.advance(100);
+      await clock.advance(100);
       await store.commit(ref, token, '{"status":201}', 5000);
-      clock.advance(50);
+      await clock.advance(50);
       expect(beginFields(await store.begin(ref, 'fp', lease(1000, 60_000)))).toEqual({
         kind: 'replay',
         outcome: '{"status":201}',
@@ -94,11 +94,11 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('sets expiresAt = now + ttlMs even when shorter than the retention begin set', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 60_000));
-      clock.advance(10);
+      await clock.advance(10);
       await store.commit(ref, token, 'done', 50);
-      clock.set(T0 + 59);
+      await clock.advanceTo(T0 + 59);
       expectKind(await store.begin(ref, 'fp', lease(100, 60_000)), 'replay');
-      clock.set(T0 + 60);
+      await clock.advanceTo(T0 + 60);
       expect(await store.get(ref)).toBeUndefined();
       expect(beginFields(await store.begin(ref, 'fp', lease(100, 60_000)))).toMatchObject({ kind: 'acquired', attempt: 1 });
     });
@@ -127,7 +127,7 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('by a holder whose lease expired but was not taken over succeeds', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 60_000));
-      clock.advance(5000);
+      await clock.advance(5000);
       await store.commit(ref, token, 'late but fine', 60_000);
       expect(beginFields(await store.begin(ref, 'fp', lease(100, 60_000)))).toEqual({
         kind: 'replay',
@@ -141,7 +141,7 @@ export function describeTransitions(options: ResolvedOptions): void {
   describe('release', () => {
     test('makes the key absent; the next begin acquires afresh (attempt 1, not recovered)', async (store, clock) => {
       const first = await acquire(store, ref, 'fp', lease(1000, 60_000));
-      clock.advance(10);
+      await clock.advance(10);
       await store.release(ref, first.token);
       expect(await store.get(ref)).toBeUndefined();
       const second = await acquire(store, ref, 'fp', lease(1000, 60_000));
@@ -177,7 +177,7 @@ export function describeTransitions(options: ResolvedOptions): void {
   describe('lease take-over', () => {
     test('at exactly leaseUntil the lease is expired: begin takes over (recovered, attempt + 1, new token)', async (store, clock) => {
       const first = await acquire(store, ref, 'fp', lease(1000, 60_000));
-      clock.set(T0 + 1000);
+      await clock.advanceTo(T0 + 1000);
       const second = expectKind(await store.begin(ref, 'fp', lease(500, 60_000)), 'acquired');
       expect(beginFields(second)).toEqual({
         kind: 'acquired',
@@ -187,7 +187,7 @@ export function describeTransitions(options: ResolvedOptions): void {
         leaseUntil: T0 + 1500,
       });
       expect(second.token).not.toBe(first.token);
-      clock.set(T0 + 1500);
+      await clock.advanceTo(T0 + 1500);
       const third = expectKind(await store.begin(ref, 'fp', lease(500, 60_000)), 'acquired');
       expect(beginFields(third)).toMatchObject({ attempt: 3, recovered: true, leaseUntil: T0 + 2000 });
       expect(new Set([first.token, second.token, third.token]).size).toBe(3);
@@ -195,7 +195,7 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('keeps createdAt and sets expiresAt = now + ttlMs, like a fresh begin', async (store, clock) => {
       await acquire(store, ref, 'fp', lease(1000, 10_000));
-      clock.set(T0 + 4000);
+      await clock.advanceTo(T0 + 4000);
       const taken = await acquire(store, ref, 'fp', lease(1000, 10_000));
       expect(recordFields(await store.get(ref))).toEqual({
         ...ref,
@@ -210,14 +210,14 @@ export function describeTransitions(options: ResolvedOptions): void {
         completedAt: undefined,
       });
       // Still there after the first begin's retention would have ended.
-      clock.set(T0 + 10_000);
+      await clock.advanceTo(T0 + 10_000);
       expectKind(await store.begin(ref, 'fp', lease(1000, 10_000)), 'acquired', 'second take-over');
       expect(recordFields(await store.get(ref))).toMatchObject({ attempt: 3, createdAt: T0 });
     });
 
     test('fences the old holder: commit, release and extend with its token are LeaseLost; the new result wins', async (store, clock) => {
       const old = await acquire(store, ref, 'fp', lease(1000, 60_000));
-      clock.advance(1500);
+      await clock.advance(1500);
       const current = await acquire(store, ref, 'fp', lease(1000, 60_000));
       await expectLeaseLost(store.commit(ref, old.token, 'stale result', 60_000), 'old commit');
       await expectLeaseLost(store.release(ref, old.token), 'old release');
@@ -242,9 +242,9 @@ export function describeTransitions(options: ResolvedOptions): void {
   describe('extend', () => {
     test('pushes the lease: a begin at the old leaseUntil is in_progress', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(1000, 60_000));
-      clock.advance(500);
+      await clock.advance(500);
       expect(await store.extend(ref, token, 1000)).toBe(T0 + 1500);
-      clock.set(T0 + 1000);
+      await clock.advanceTo(T0 + 1000);
       expect(beginFields(await store.begin(ref, 'fp', lease(1000, 60_000)))).toEqual({
         kind: 'in_progress',
         attempt: 1,
@@ -252,7 +252,7 @@ export function describeTransitions(options: ResolvedOptions): void {
         retryAfterMs: 500,
       });
       expect(recordFields(await store.get(ref))).toMatchObject({ leaseUntil: T0 + 1500, token, expiresAt: T0 + 60_000 });
-      clock.set(T0 + 1500);
+      await clock.advanceTo(T0 + 1500);
       expect(beginFields(await store.begin(ref, 'fp', lease(1000, 60_000)))).toMatchObject({
         kind: 'acquired',
         attempt: 2,
@@ -263,10 +263,10 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('raises expiresAt to at least the new leaseUntil, never lowers it', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 200));
-      clock.advance(150);
+      await clock.advance(150);
       expect(await store.extend(ref, token, 1000)).toBe(T0 + 1150);
       expect(recordFields(await store.get(ref))).toMatchObject({ expiresAt: T0 + 1150, leaseUntil: T0 + 1150 });
-      clock.set(T0 + 200); // the original retention has passed; the record lives on
+      await clock.advanceTo(T0 + 200); // the original retention has passed; the record lives on
       expect(beginFields(await store.begin(ref, 'fp', lease(100, 200)))).toMatchObject({
         kind: 'in_progress',
         retryAfterMs: 950,
@@ -277,7 +277,7 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('by a holder whose lease expired but was not taken over succeeds', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 60_000));
-      clock.advance(400);
+      await clock.advance(400);
       expect(await store.extend(ref, token, 100)).toBe(T0 + 500);
       expectKind(await store.begin(ref, 'fp', lease(100, 60_000)), 'in_progress');
     });
@@ -299,10 +299,10 @@ export function describeTransitions(options: ResolvedOptions): void {
     test('a completed record is absent at exactly expiresAt: get undefined, begin acquires afresh', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 60_000));
       await store.commit(ref, token, 'done', 1000);
-      clock.set(T0 + 999);
+      await clock.advanceTo(T0 + 999);
       expectKind(await store.begin(ref, 'fp', lease(100, 60_000)), 'replay', 'just before expiresAt');
       expect(await store.get(ref)).not.toBeUndefined();
-      clock.set(T0 + 1000);
+      await clock.advanceTo(T0 + 1000);
       expect(await store.get(ref)).toBeUndefined();
       expect((await store.list({ scope: ref.scope })).records).toEqual([]);
       // Absent means absent: another fingerprint is not a mismatch any more.
@@ -313,7 +313,7 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('an in-progress record is absent at expiresAt: its holder is fenced, begin acquires afresh', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 200));
-      clock.set(T0 + 200);
+      await clock.advanceTo(T0 + 200);
       expect(await store.get(ref)).toBeUndefined();
       await expectLeaseLost(store.commit(ref, token, 'too late', 60_000), 'commit after expiry');
       await expectLeaseLost(store.extend(ref, token, 100), 'extend after expiry');
@@ -343,7 +343,7 @@ export function describeTransitions(options: ResolvedOptions): void {
 
     test('comes before take-over: a different fingerprint on an expired lease is mismatch, not acquired', async (store, clock) => {
       const { token } = await acquire(store, ref, 'fp', lease(100, 60_000));
-      clock.advance(500);
+      await clock.advance(500);
       expect(beginFields(await store.begin(ref, 'other-fp', lease(100, 60_000)))).toEqual({
         kind: 'mismatch',
         state: 'in_progress',

@@ -1,5 +1,5 @@
 import { OncekeyError } from './oncekey-error.js';
-import type { KeyRef } from '../../store/contract.js';
+import type { KeyRef } from '../ref.js';
 
 /** Another caller holds a live lease on the key; retry after `retryAfterMs`. */
 export class InProgressError extends OncekeyError {

@@ -1,5 +1,5 @@
 import { OncekeyError } from './oncekey-error.js';
-import type { KeyRef } from '../../store/contract.js';
+import type { KeyRef } from '../ref.js';
 
 /**
  * A fenced operation (`commit`, `release`, `extend`) used a token that is no longer current:

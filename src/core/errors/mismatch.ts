@@ -1,5 +1,5 @@
 import { OncekeyError } from './oncekey-error.js';
-import type { KeyRef } from '../../store/contract.js';
+import type { KeyRef } from '../ref.js';
 
 /** The idempotency key was already used with a different input (fingerprint). Nothing ran. */
 export class FingerprintMismatchError extends OncekeyError {

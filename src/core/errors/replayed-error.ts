@@ -1,5 +1,5 @@
 import { OncekeyError } from './oncekey-error.js';
-import type { KeyRef } from '../../store/contract.js';
+import type { KeyRef } from '../ref.js';
 
 /** What is kept of an error that `cacheErrors` declared final: enough to handle it, no stack. */
 export interface StoredError {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import type { Backoff } from '../backoff/backoff.js';
-import { systemClock, type Clock } from '../../core/time.js';
+import { systemClock, type TimerClock } from '../../core/time.js';
 import { BrokenCircuitError } from '../errors/broken-circuit.js';
 import { IsolatedCircuitError } from '../errors/isolated-circuit.js';
 import { Emitter, type EventSource, type PolicyEvents } from '../events.js';
@@ -49,7 +49,7 @@ export interface CircuitBreakerOptions {
   readonly store?: BreakerStateStore;
   /** Start from a snapshot taken earlier with `snapshot()` (in-memory store only). */
   readonly initialState?: BreakerSnapshot;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
   /** Random source for a jittered `halfOpenAfterMs` backoff. Default `Math.random`. */
   readonly random?: () => number;
 }
@@ -88,7 +88,7 @@ export class CircuitBreakerPolicy implements Policy, EventSource<CircuitBreakerE
   readonly #events = new Emitter<CircuitBreakerEvents>();
   readonly #rules: BreakerRules<unknown>;
   readonly #store: BreakerStateStore;
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   readonly #whenFull: 'reject' | 'wait';
   readonly #isFailure: (error: unknown) => boolean;
   readonly #isFailureResult: ((result: unknown) => boolean) | undefined;
@@ -133,7 +133,7 @@ export class CircuitBreakerPolicy implements Policy, EventSource<CircuitBreakerE
     this.#isFailureResult = optional(options.isFailureResult, undefined, (v) =>
       func<(result: unknown) => boolean>('circuitBreaker.isFailureResult', v),
     );
-    this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>('circuitBreaker.clock', v));
+    this.#clock = optional(options.clock, systemClock, (v) => clockOption<TimerClock>('circuitBreaker.clock', v));
 
     if (options.store !== undefined && options.initialState !== undefined) {
       throw new InvalidOptionError('circuitBreaker.initialState', 'give the snapshot to the store instead of both');

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../../core/time.js';
+import { systemClock, type TimerClock } from '../../core/time.js';
 import { assertKnownOptions, fraction, nonNegative, optional, positiveInt } from '../options.js';
 import type { RetryBudget } from './budget.js';
 
@@ -11,7 +11,7 @@ export interface PercentageBudgetOptions {
   readonly windowMs?: number;
   /** How many slices the window is kept in; old slices drop off whole. Default 10. */
   readonly slices?: number;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
 }
 
 const KNOWN = ['maxRetryRatio', 'minRetriesPerSecond', 'windowMs', 'slices', 'clock'] as const;
@@ -32,7 +32,7 @@ export class PercentageBudget implements RetryBudget {
   readonly minRetriesPerSecond: number;
   readonly windowMs: number;
   readonly #sliceMs: number;
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   #slices: Slice[] = [];
 
   constructor(options: PercentageBudgetOptions = {}) {

@@ -29,7 +29,7 @@ import { OncekeyError } from '../../core/errors/oncekey-error.js';
 import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import type { BreakerSnapshot, Step } from '../breaker/snapshot.js';
 import { MemoryBreakerStateStore, type BreakerStateStore } from '../breaker/state-store.js';
-import { systemClock, type Clock } from '../../core/time.js';
+import { systemClock, type TimerClock } from '../../core/time.js';
 import { Emitter, type EventSource } from '../events.js';
 import { clockOption, optional, positiveInt, withMethods } from '../options.js';
 
@@ -63,7 +63,7 @@ export interface SharedBreakerStateOptions {
   /** While on local state, how often one update tries the shared store again. Default 1000 ms. */
   readonly retryStoreAfterMs?: number;
   /** For the deadlines and the retry schedule. Default the system clock. */
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
 }
 
 export const SHARED_STATE_OPTIONS = ['timeoutMs', 'retryStoreAfterMs', 'clock'] as const;
@@ -99,7 +99,7 @@ export class SharedBreakerState implements BreakerStateStore, EventSource<Shared
   readonly #backend: BreakerStateBackend;
   readonly #timeoutMs: number;
   readonly #retryAfterMs: number;
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   // Versions are unique across processes: this instance's id and a sequence number.
   readonly #id = globalThis.crypto.randomUUID();
   #seq = 0;
@@ -119,7 +119,7 @@ export class SharedBreakerState implements BreakerStateStore, EventSource<Shared
     this.name = backend.name;
     this.#timeoutMs = optional(options.timeoutMs, 1000, (v) => positiveInt(`${context}.timeoutMs`, v));
     this.#retryAfterMs = optional(options.retryStoreAfterMs, 1000, (v) => positiveInt(`${context}.retryStoreAfterMs`, v));
-    this.#clock = optional(options.clock, systemClock, (v) => clockOption<Clock>(`${context}.clock`, v));
+    this.#clock = optional(options.clock, systemClock, (v) => clockOption<TimerClock>(`${context}.clock`, v));
   }
 
   on<K extends keyof SharedStateEvents>(name: K, listener: (event: SharedStateEvents[K]) => void): () => void {

@@ -13,7 +13,7 @@ import type {
   Store,
   SweepOptions,
 } from '../contract.js';
-import { systemClock } from '../contract.js';
+import { systemClock } from '../../core/time.js';
 import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.js';
 import { assertKnownOptions, positiveInt } from '../../core/options.js';

@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { redisStore, recommendedRedisOptions } from './index.js';
-import { escapeScope, KeySpace } from './keys.js';
-import { isInvalidOptionError } from '../../core/errors/invalid-option.js';
-import { REDIS_URL, describeRedis } from '../../../test/helpers/services.js';
-import { deleteKeysWithPrefix, uniquePrefix } from '../../../test/helpers/redis-keys.js';
-import { startRedisServer } from '../../../test/helpers/redis-server.js';
+import { redisStore, recommendedRedisOptions } from '../src/store/redis/index.js';
+import { escapeScope, KeySpace } from '../src/store/redis/keys.js';
+import { isInvalidOptionError } from '../src/core/errors/invalid-option.js';
+import { REDIS_URL, describeRedis } from './helpers/services.js';
+import { deleteKeysWithPrefix, uniquePrefix } from './helpers/redis-keys.js';
+import { startRedisServer } from './helpers/redis-server.js';
 
 const LEASE = { leaseMs: 1000, ttlMs: 60_000 };
 

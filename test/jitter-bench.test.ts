@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchJitter, simulateContention } from '../../bench/jitter.js';
+import { benchJitter, simulateContention } from '../bench/jitter.js';
 
 describe('bench/jitter.ts (AWS "Exponential Backoff And Jitter" workload)', () => {
   it('reproduces the known result: full jitter needs far fewer calls than no jitter', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { postgresStore, SCHEMA_VERSION, type PostgresStore } from './postgres/index.js';
-import { runStoreConformance } from '../testing/conformance.js';
-import { isStoreUnavailableError } from '../core/errors/store-unavailable.js';
-import { describePostgres, POSTGRES_URL } from '../../test/helpers/services.js';
-import { pgTestBed, type PgTestBed } from '../../test/fixtures/pg-store.js';
+import { postgresStore, SCHEMA_VERSION, type PostgresStore } from '../src/store/postgres/index.js';
+import { runStoreConformance } from '../src/testing/conformance.js';
+import { isStoreUnavailableError } from '../src/core/errors/store-unavailable.js';
+import { describePostgres, POSTGRES_URL } from './helpers/services.js';
+import { pgTestBed, type PgTestBed } from './fixtures/pg-store.js';
 
 describePostgres()('postgresStore', () => {
   let bed: PgTestBed;
