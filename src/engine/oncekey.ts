@@ -6,18 +6,14 @@
  * bad input) → `begin` → replay, mismatch, wait/throw while in progress, or acquire → run `fn`
  * with a heartbeat → commit the encoded result, commit a final error, or release the key.
  */
-import { FingerprintMismatchError } from '../core/errors/mismatch.js';
-import { InProgressError } from '../core/errors/in-progress.js';
 import { type LeaseLostError, isLeaseLostError } from '../core/errors/lease-lost.js';
-import { ReplayedError } from '../core/errors/replayed-error.js';
-import { UnserializableResultError } from '../core/errors/unserializable-result.js';
-import { type OncekeyError } from '../core/errors/oncekey-error.js';
-import type { Acquired, Clock, KeyRef, Replay, Store } from '../store/contract.js';
-import type { Codec } from './codec.js';
+import type { KeyRef } from '../core/ref.js';
+import type { Acquired, Store } from '../store/contract.js';
+import { Calls } from './calls.js';
 import { fingerprint } from './fingerprint.js';
 import { Heartbeat, type HeartbeatListener } from './heartbeat.js';
 import { HookRunner } from './hooks.js';
-import { decodeOutcome, encodeError, encodeResult } from './outcome.js';
+import { encodeError, encodeResult } from './outcome.js';
 import { validateRef } from '../core/ref.js';
 import {
   type OncekeyOptions,
@@ -29,7 +25,6 @@ import {
   resolveEngineOptions,
   resolveRunOptions,
 } from './settings.js';
-import { LocalWaiters } from './waiters.js';
 import { runTransaction, type TransactionContext, type TransactionOptions } from './transaction.js';
 import type { IdempotentFunction, RunContext, RunResult } from './results.js';
 
@@ -37,22 +32,13 @@ export type { IdempotentFunction, RunContext, RunResult } from './results.js';
 
 export class Oncekey {
   readonly store: Store;
-  readonly #clock: Clock;
-  readonly #codec: Codec;
-  readonly #hooks: HookRunner;
-  readonly #random: () => number;
-  readonly #defaults: Settings;
-  readonly #waiters = new LocalWaiters();
+  readonly #calls: Calls;
 
   /** @throws InvalidOptionError on an unknown option, a bad duration, or `ttl` shorter than `lease`. */
   constructor(options: OncekeyOptions) {
     const config = resolveEngineOptions(options);
     this.store = config.store;
-    this.#clock = config.clock;
-    this.#codec = config.codec;
-    this.#hooks = new HookRunner(config.hooks);
-    this.#random = config.random;
-    this.#defaults = config.defaults;
+    this.#calls = new Calls(config, new HookRunner(config.hooks));
   }
 
   /**
@@ -63,7 +49,7 @@ export class Oncekey {
   wrap<I, O>(fn: (input: I, run: RunContext) => Promise<O> | O, options: WrapOptions<I>): IdempotentFunction<I, O> {
     if (typeof fn !== 'function') throw new TypeError('Oncekey.wrap: fn must be a function');
     assertWrapFunctions(options);
-    const settings = resolveRunOptions('wrap', options, this.#defaults, WRAP_OPTIONS);
+    const settings = resolveRunOptions('wrap', options, this.#calls.defaults, WRAP_OPTIONS);
     const { scope, key, fingerprint: pick } = options;
     const detailed = async (input: I): Promise<RunResult<O>> => {
       const ref = validateRef({ scope: typeof scope === 'string' ? scope : scope(input), key: key(input) });
@@ -87,7 +73,7 @@ export class Oncekey {
   ): Promise<RunResult<O>> {
     const valid = validateRef(ref);
     if (typeof fn !== 'function') throw new TypeError('Oncekey.run: fn must be a function');
-    const settings = resolveRunOptions('run', options, this.#defaults);
+    const settings = resolveRunOptions('run', options, this.#calls.defaults);
     return this.#execute(valid, fingerprint(fingerprintInput, 'input'), fn, settings);
   }
 
@@ -101,64 +87,23 @@ export class Oncekey {
     fn: (tx: Tx, context: TransactionContext) => Promise<O> | O,
     options?: TransactionOptions,
   ): Promise<RunResult<O>> {
-    const engine = {
-      store: this.store,
-      clock: this.#clock,
-      codec: this.#codec,
-      hooks: this.#hooks,
-      random: this.#random,
-      defaults: this.#defaults,
-      waiters: this.#waiters,
-    };
-    return runTransaction(engine, ref, fn, options);
+    return runTransaction(this.#calls, ref, fn, options);
   }
 
-  async #execute<O>(ref: KeyRef, print: string, fn: (run: RunContext) => Promise<O> | O, s: Settings): Promise<RunResult<O>> {
-    let delay = s.minDelayMs;
-    let deadline: number | undefined;
-    for (let first = true; ; first = false) {
-      const sent = this.#clock.now();
+  #execute<O>(ref: KeyRef, print: string, fn: (run: RunContext) => Promise<O> | O, s: Settings): Promise<RunResult<O>> {
+    return this.#calls.loop<O>(ref, s, async () => {
+      const sent = this.#calls.clock.now();
       const answer = await this.store.begin(ref, print, { leaseMs: s.leaseMs, ttlMs: s.ttlMs });
-      switch (answer.kind) {
-        case 'acquired':
-          return this.#hold(ref, answer, sent, fn, s);
-        case 'replay':
-          return this.#replay<O>(ref, answer);
-        case 'mismatch':
-          this.#hooks.emit('onMismatch', { ref, state: answer.state });
-          throw new FingerprintMismatchError(ref);
-        case 'in_progress': {
-          if (first) {
-            this.#hooks.emit('onInProgress', { ref, attempt: answer.attempt, retryAfterMs: answer.retryAfterMs, action: s.onInProgress });
-          }
-          if (s.onInProgress === 'throw') throw new InProgressError(ref, answer.retryAfterMs);
-          const now = this.#clock.now();
-          deadline ??= now + (s.waitTimeoutMs ?? s.leaseMs);
-          const remaining = deadline - now;
-          if (remaining <= 0) throw new InProgressError(ref, answer.retryAfterMs);
-          // Equal jitter spreads duplicates' polls; never sleep past the wait deadline, nor past the
-          // moment the holder's lease could be taken over.
-          const jittered = delay / 2 + (this.#random() * delay) / 2;
-          await this.#waiters.sleep(ref, Math.max(1, Math.ceil(Math.min(jittered, remaining, answer.retryAfterMs))));
-          delay = Math.min(delay * 2, s.maxDelayMs);
-        }
-      }
-    }
-  }
-
-  #replay<O>(ref: KeyRef, answer: Replay): RunResult<O> {
-    const outcome = decodeOutcome(answer.outcome);
-    this.#hooks.emit('onReplay', { ref, attempt: outcome.attempt, completedAt: answer.completedAt, error: outcome.kind === 'error' });
-    if (outcome.kind === 'error') throw new ReplayedError(ref, outcome.error);
-    return { value: this.#codec.decode(outcome.text) as O, replayed: true, attempt: outcome.attempt };
+      return answer.kind === 'acquired' ? { kind: 'done', result: await this.#hold(ref, answer, sent, fn, s) } : answer;
+    });
   }
 
   async #hold<O>(ref: KeyRef, lease: Acquired, sent: number, fn: (run: RunContext) => Promise<O> | O, s: Settings): Promise<RunResult<O>> {
     const { token, attempt, recovered } = lease;
-    this.#hooks.emit('onAcquire', { ref, attempt, recovered, leaseUntil: lease.leaseUntil });
-    if (recovered) this.#hooks.emit('onRecover', { ref, attempt });
-    const held = new Held(this.#hooks, ref, token, attempt, this.#clock.now());
-    const heartbeat = new Heartbeat(this.store, ref, token, s.leaseMs, this.#clock, sent, held);
+    this.#calls.hooks.emit('onAcquire', { ref, attempt, recovered, leaseUntil: lease.leaseUntil });
+    if (recovered) this.#calls.hooks.emit('onRecover', { ref, attempt });
+    const held = new Held(this.#calls.hooks, ref, token, attempt, this.#calls.clock.now());
+    const heartbeat = new Heartbeat(this.store, ref, token, s.leaseMs, this.#calls.clock, sent, held);
 
     let value: O;
     try {
@@ -180,10 +125,8 @@ export class Oncekey {
 
     let text: string;
     try {
-      text = this.#codec.encode(value);
-      if (typeof text !== 'string') throw new TypeError(`codec.encode returned ${typeof text}, expected a string`);
-    } catch (cause) {
-      const error = unserializable(cause);
+      text = this.#calls.encode(value);
+    } catch (error) {
       await this.#release(held, error);
       throw error;
     }
@@ -193,8 +136,8 @@ export class Oncekey {
       if (isLeaseLostError(error)) held.leaseLost(error);
       throw error;
     }
-    this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - held.started, error: false });
-    this.#waiters.wake(ref);
+    this.#calls.hooks.emit('onCommit', { ref, attempt, durationMs: this.#calls.clock.now() - held.started, error: false });
+    this.#calls.waiters.wake(ref);
     return { value, replayed: false, attempt };
   }
 
@@ -205,11 +148,11 @@ export class Oncekey {
     if (!held.lost && !isLeaseLostError(error) && this.#isFinal(ref, error, s)) {
       try {
         await this.store.commit(ref, token, encodeError(attempt, error), s.ttlMs);
-        this.#hooks.emit('onCommit', { ref, attempt, durationMs: this.#clock.now() - held.started, error: true });
-        this.#waiters.wake(ref);
+        this.#calls.hooks.emit('onCommit', { ref, attempt, durationMs: this.#calls.clock.now() - held.started, error: true });
+        this.#calls.waiters.wake(ref);
       } catch (commitError) {
         if (isLeaseLostError(commitError)) held.leaseLost(commitError);
-        else this.#hooks.report(ref, 'commit', commitError);
+        else this.#calls.hooks.report(ref, 'commit', commitError);
       }
       return;
     }
@@ -221,7 +164,7 @@ export class Oncekey {
     try {
       return s.cacheErrors(error) === true;
     } catch (predicateError) {
-      this.#hooks.report(ref, 'cacheErrors', predicateError);
+      this.#calls.hooks.report(ref, 'cacheErrors', predicateError);
       return false;
     }
   }
@@ -234,11 +177,11 @@ export class Oncekey {
     } catch (error) {
       // LeaseLost: someone else holds the key now, or it is gone — nothing left to release.
       if (isLeaseLostError(error)) held.leaseLost(error);
-      else this.#hooks.report(ref, 'release', error);
+      else this.#calls.hooks.report(ref, 'release', error);
       return;
     }
-    this.#hooks.emit('onRelease', { ref, attempt, durationMs: this.#clock.now() - held.started, error: why });
-    this.#waiters.wake(ref);
+    this.#calls.hooks.emit('onRelease', { ref, attempt, durationMs: this.#calls.clock.now() - held.started, error: why });
+    this.#calls.waiters.wake(ref);
   }
 }
 
@@ -275,14 +218,4 @@ class Held implements HeartbeatListener {
   onExtendError(error: unknown): void {
     this.hooks.report(this.ref, 'extend', error);
   }
-}
-
-function unserializable(cause: unknown): OncekeyError {
-  if (cause instanceof UnserializableResultError) return cause;
-  const error = new UnserializableResultError(
-    'result',
-    `the codec could not encode it: ${cause instanceof Error ? cause.message : String(cause)}`,
-  );
-  error.cause = cause;
-  return error;
 }
