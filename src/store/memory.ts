@@ -26,7 +26,8 @@ import { StoreFullError } from '../core/errors/store-full.js';
 import { StoreUnavailableError } from '../core/errors/store-unavailable.js';
 import { InvalidOptionError } from '../core/errors/invalid-option.js';
 import { assertKnownOptions, positiveInt } from '../core/options.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { encodeCursor } from './cursor.js';
+import { beginOptions, clockOption, commitTtl, extendLease, listQuery, sweepOptions, toRecord } from './kit.js';
 import { compareCodePoints } from './order.js';
 
 export type EvictReason = 'expired' | 'completed';
@@ -45,9 +46,6 @@ export interface MemoryStoreOptions {
 
 const KNOWN_OPTIONS = ['clock', 'maxRecords', 'onEvict'] as const;
 const DEFAULT_MAX_RECORDS = 10_000;
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
-const DEFAULT_SWEEP_BATCH = 500;
 
 /** The mutable record behind a key; callers only ever see copies. */
 interface Entry {
@@ -72,10 +70,7 @@ interface Entry {
 /** A record in memory; see the module comment for the eviction rules. */
 export function memoryStore(options?: MemoryStoreOptions): Store {
   assertKnownOptions('memoryStore', options, KNOWN_OPTIONS);
-  const clock = options?.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw new InvalidOptionError('memoryStore.clock', 'expected an object with a now() method');
-  }
+  const clock = clockOption('memoryStore', options?.clock) ?? systemClock;
   const maxRecords = options?.maxRecords === undefined ? DEFAULT_MAX_RECORDS : positiveInt('memoryStore.maxRecords', options.maxRecords);
   const onEvict = options?.onEvict;
   if (onEvict !== undefined && typeof onEvict !== 'function') {
@@ -151,9 +146,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
 
     async begin(ref: KeyRef, fingerprint: string, opts: BeginOptions): Promise<BeginResult> {
       const now = open();
-      const leaseMs = positiveInt('begin.leaseMs', opts.leaseMs);
-      const ttlMs = positiveInt('begin.ttlMs', opts.ttlMs);
-      if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+      const { leaseMs, ttlMs } = beginOptions(opts);
 
       const existing = find(ref);
       const e = existing && now < existing.expiresAt ? existing : undefined;
@@ -199,7 +192,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
 
     async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
       const now = open();
-      positiveInt('commit.ttlMs', ttlMs);
+      commitTtl(ttlMs);
       const e = held(ref, token, now);
       e.state = 'completed';
       e.outcome = outcome;
@@ -218,7 +211,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
 
     async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
       const now = open();
-      positiveInt('extend.leaseMs', leaseMs);
+      extendLease(leaseMs);
       const e = held(ref, token, now);
       e.leaseUntil = now + leaseMs;
       if (e.expiresAt < e.leaseUntil) {
@@ -244,15 +237,13 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
 
     async list(opts: ListOptions): Promise<ListPage> {
       const now = open();
-      assertKnownOptions('list', opts, ['scope', 'state', 'cursor', 'limit']);
-      const limit = Math.min(opts.limit === undefined ? DEFAULT_PAGE : positiveInt('list.limit', opts.limit), MAX_PAGE);
-      const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
-      const keys = scopes.get(opts.scope);
+      const { scope, state, after, limit } = listQuery(opts);
+      const keys = scopes.get(scope);
       if (!keys) return { records: [] };
       const matching: Entry[] = [];
       for (const e of keys.values()) {
         if (now >= e.expiresAt) continue;
-        if (opts.state !== undefined && e.state !== opts.state) continue;
+        if (state !== undefined && e.state !== state) continue;
         if (after !== undefined && compareCodePoints(e.key, after) <= 0) continue;
         matching.push(e);
       }
@@ -265,9 +256,7 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
 
     async sweep(opts?: SweepOptions): Promise<number> {
       const now = open();
-      assertKnownOptions('sweep', opts, ['batchSize', 'maxBatches']);
-      const batchSize = opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
-      const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
+      const { batchSize, maxBatches } = sweepOptions(opts);
       let removed = 0;
       for (let batch = 0; batch < maxBatches; batch++) {
         let inBatch = 0;
@@ -295,21 +284,6 @@ export function memoryStore(options?: MemoryStoreOptions): Store {
       size = 0;
     },
   };
-}
-
-function toRecord(e: Entry): KeyRecord {
-  const base = {
-    scope: e.scope,
-    key: e.key,
-    state: e.state,
-    fingerprint: e.fingerprint,
-    attempt: e.attempt,
-    createdAt: e.createdAt,
-    expiresAt: e.expiresAt,
-  };
-  return e.state === 'in_progress'
-    ? { ...base, token: e.token!, leaseUntil: e.leaseUntil! }
-    : { ...base, outcome: e.outcome!, completedAt: e.completedAt! };
 }
 
 /** Completed records, oldest first: a doubly linked list threaded through the entries. */

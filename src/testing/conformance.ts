@@ -23,6 +23,7 @@ import { describeHousekeeping } from './housekeeping.js';
 import { describeEncoding } from './encoding.js';
 import { describeModel } from './model.js';
 import { describeConcurrency } from './concurrency.js';
+import { describeArguments } from './arguments.js';
 
 export interface StoreConformanceOptions {
   /** A fresh, empty store whose time is `clock` (stores must accept an injected clock). */
@@ -49,6 +50,7 @@ export function runStoreConformance(name: string, options: StoreConformanceOptio
     describeEncoding(resolved);
     describeModel(resolved);
     describeConcurrency(resolved);
+    describeArguments(resolved);
   });
 }
 

@@ -18,25 +18,15 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type {
-  BeginOptions,
-  BeginResult,
-  Clock,
-  KeyRecord,
-  KeyRef,
-  ListOptions,
-  ListPage,
-  RecordState,
-  Store,
-  SweepOptions,
-} from '../contract.js';
+import type { BeginOptions, BeginResult, Clock, KeyRecord, KeyRef, ListOptions, ListPage, Store, SweepOptions } from '../contract.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.js';
 import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import { UnserializableResultError } from '../../core/errors/unserializable-result.js';
 import { UnsupportedInputError } from '../../core/errors/unsupported-input.js';
 import { assertKnownOptions, positiveInt } from '../../core/options.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { encodeCursor } from '../cursor.js';
+import { beginOptions, clockOption, commitTtl, extendLease, listQuery, sweepOptions, transactionRequest } from '../kit.js';
 import { identifier, quote } from '../../core/identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
@@ -149,10 +139,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     this.statementTimeoutMs = positiveInt('postgresStore.statementTimeoutMs', options.statementTimeoutMs ?? 5000);
     const connectionTimeoutMs = positiveInt('postgresStore.connectionTimeoutMs', options.connectionTimeoutMs ?? 5000);
     const max = positiveInt('postgresStore.maxConnections', options.maxConnections ?? 10);
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new InvalidOptionError('postgresStore.clock', 'expected an object with a now() method');
-    }
-    this.clock = options.clock;
+    this.clock = clockOption('postgresStore', options.clock);
     // The server cancels a slow statement first (a clean error, the connection stays usable);
     // the client-side timeout catches a server that does not answer at all (the connection is
     // then destroyed). With a pool passed in, whose settings we do not know, a deadline of ours
@@ -216,9 +203,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     let token: string;
     let values: unknown[];
     try {
-      const leaseMs = positiveInt('begin.leaseMs', options.leaseMs);
-      const ttlMs = positiveInt('begin.ttlMs', options.ttlMs);
-      if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+      const { leaseMs, ttlMs } = beginOptions(options);
       const fingerprintBytes = utf8(fingerprint);
       if (!fingerprintBytes) throw new UnsupportedInputError('fingerprint', 'contains a lone surrogate (not well-formed UTF-16)');
       token = randomUUID();
@@ -238,7 +223,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
     let bytes: Buffer | undefined;
     try {
-      positiveInt('commit.ttlMs', ttlMs);
+      commitTtl(ttlMs);
       bytes = utf8(outcome);
       if (!bytes) throw new UnserializableResultError('outcome', 'contains a lone surrogate (not well-formed UTF-16)');
     } catch (error) {
@@ -255,7 +240,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   }
 
   async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
-    positiveInt('extend.leaseMs', leaseMs);
+    extendLease(leaseMs);
     const { rows } = await this.query<{ lease_until: string }>('extend', [this.now(), ref.scope, ref.key, token, leaseMs]);
     if (!rows[0]) throw new LeaseLostError(ref);
     return ms(rows[0].lease_until);
@@ -272,22 +257,14 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   }
 
   async list(options: ListOptions): Promise<ListPage> {
-    assertKnownOptions('list', options, ['scope', 'state', 'cursor', 'limit']);
-    const limit = Math.min(options.limit === undefined ? 100 : positiveInt('list.limit', options.limit), 1000);
-    const state: RecordState | null = options.state ?? null;
-    if (state !== null && state !== 'in_progress' && state !== 'completed') {
-      throw new InvalidOptionError('list.state', `expected in_progress or completed, got ${String(state)}`);
-    }
-    const after = options.cursor === undefined ? null : decodeCursor(options.cursor);
-    const { rows } = await this.query<KeyRow>('list', [this.now(), options.scope, state, after, limit + 1]);
+    const { scope, state, after, limit } = listQuery(options);
+    const { rows } = await this.query<KeyRow>('list', [this.now(), scope, state ?? null, after ?? null, limit + 1]);
     const records = rows.slice(0, limit).map(rowToRecord);
     return rows.length > limit ? { records, cursor: encodeCursor(records[records.length - 1]!.key) } : { records };
   }
 
-  async sweep(options: SweepOptions = {}): Promise<number> {
-    assertKnownOptions('sweep', options, ['batchSize', 'maxBatches']);
-    const batchSize = positiveInt('sweep.batchSize', options.batchSize ?? 500);
-    const maxBatches = options.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', options.maxBatches);
+  async sweep(options?: SweepOptions): Promise<number> {
+    const { batchSize, maxBatches } = sweepOptions(options);
     let removed = 0;
     let upto: string | null = null;
     for (let batch = 0; batch < maxBatches; batch++) {
@@ -310,11 +287,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     work: TransactionWork<pg.PoolClient, T>,
     encode: (value: T, attempt: number) => string,
   ): Promise<TransactionResult<T>> {
-    positiveInt('transaction.leaseMs', request.leaseMs);
-    positiveInt('transaction.ttlMs', request.ttlMs);
-    if (typeof request.waitMs !== 'number' || !(request.waitMs >= 0)) {
-      throw new InvalidOptionError('transaction.waitMs', `expected a number >= 0, got ${String(request.waitMs)}`);
-    }
+    transactionRequest(request);
     const context: PgTransactionContext = {
       name: this.name,
       pool: this.pool,

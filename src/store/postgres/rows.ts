@@ -1,4 +1,5 @@
 import type { KeyRecord, RecordState } from '../contract.js';
+import { toRecord } from '../kit.js';
 import { isWellFormed } from '../../core/text.js';
 
 /** A key row as the driver returns it: bigint columns arrive as strings, bytea as Buffers. */
@@ -20,7 +21,7 @@ export interface KeyRow {
 export const ms = (value: string): number => Number(value);
 
 export function rowToRecord(row: KeyRow): KeyRecord {
-  const base = {
+  return toRecord({
     scope: row.scope,
     key: row.key,
     state: row.state,
@@ -28,10 +29,11 @@ export function rowToRecord(row: KeyRow): KeyRecord {
     attempt: row.attempt,
     createdAt: ms(row.created_at),
     expiresAt: ms(row.expires_at),
-  };
-  return row.state === 'in_progress'
-    ? { ...base, token: row.token!, leaseUntil: ms(row.lease_until!) }
-    : { ...base, outcome: row.outcome!.toString('utf8'), completedAt: ms(row.completed_at!) };
+    token: row.token,
+    leaseUntil: row.lease_until === null ? null : ms(row.lease_until),
+    outcome: row.outcome?.toString('utf8'),
+    completedAt: row.completed_at === null ? null : ms(row.completed_at),
+  });
 }
 
 /**

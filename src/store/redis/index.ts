@@ -50,11 +50,12 @@ import { DEFAULT_TIMEOUT_MS, connect } from './connection.js';
 import { CallGuard } from './guard.js';
 import { KeySpace } from './keys.js';
 import { LuaScript } from './lua.js';
-import { toRecord } from './record.js';
+import { recordOf } from './record.js';
 import { freshValue, inProgressValue, readValue } from './record-value.js';
 import { compareCodePoints } from '../order.js';
 import * as lua from './scripts.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { encodeCursor } from '../cursor.js';
+import { beginOptions, clockOption, commitTtl, extendLease, listQuery, sweepOptions } from '../kit.js';
 
 export { recommendedRedisOptions } from './connection.js';
 
@@ -75,9 +76,6 @@ export interface RedisStoreOptions {
 }
 
 const KNOWN_OPTIONS = ['client', 'prefix', 'clock', 'commandTimeoutMs', 'newToken'] as const;
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
-const DEFAULT_SWEEP_BATCH = 500;
 /** Keys one SCAN call asks for, and records one script call reads or sweeps at most. */
 const SCAN_COUNT = 1000;
 const SCRIPT_KEYS = 256;
@@ -105,10 +103,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   if (options === undefined) throw new InvalidOptionError('redisStore.client', 'required');
   const timeoutMs =
     options.commandTimeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('redisStore.commandTimeoutMs', options.commandTimeoutMs);
-  const clock = options.clock;
-  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) {
-    throw new InvalidOptionError('redisStore.clock', 'expected an object with a now() method');
-  }
+  const clock = clockOption('redisStore', options.clock);
   const newToken = options.newToken ?? randomUUID;
   if (typeof newToken !== 'function') throw new InvalidOptionError('redisStore.newToken', 'expected a function');
   const prefix = options.prefix ?? 'oncekey:';
@@ -134,9 +129,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     name: 'redis',
 
     async begin(ref: KeyRef, fingerprint: string, opts: BeginOptions): Promise<BeginResult> {
-      const leaseMs = positiveInt('begin.leaseMs', opts.leaseMs);
-      const ttlMs = positiveInt('begin.ttlMs', opts.ttlMs);
-      if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+      const { leaseMs, ttlMs } = beginOptions(opts);
       const token = newToken();
       const name = keys.record(ref.scope, ref.key);
       // Fast path: one plain SET that creates the record if there is none and otherwise returns
@@ -176,7 +169,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     // Not an async function: the hot path, where each extra promise shows (measured).
     commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
       try {
-        positiveInt('commit.ttlMs', ttlMs);
+        commitTtl(ttlMs);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -197,7 +190,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
-      positiveInt('extend.leaseMs', leaseMs);
+      extendLease(leaseMs);
       const leaseUntil = Number(
         await call('extend', () => scripts.extend.run(client, [keys.record(ref.scope, ref.key)], [...time(), token, leaseMs])),
       );
@@ -207,7 +200,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     async get(ref: KeyRef): Promise<KeyRecord | undefined> {
       const fields = await call('get', () => scripts.get.run(client, [keys.record(ref.scope, ref.key)], time()));
-      return Array.isArray(fields) && fields.length > 0 ? toRecord(ref.scope, ref.key, fields) : undefined;
+      return Array.isArray(fields) && fields.length > 0 ? recordOf(ref.scope, ref.key, fields) : undefined;
     },
 
     async delete(ref: KeyRef): Promise<boolean> {
@@ -222,18 +215,13 @@ export function redisStore(options: RedisStoreOptions): Store {
      * here. Meant for operators and dashboards, not for request paths.
      */
     async list(opts: ListOptions): Promise<ListPage> {
-      assertKnownOptions('list', opts, ['scope', 'state', 'cursor', 'limit']);
-      const limit = Math.min(opts.limit === undefined ? DEFAULT_PAGE : positiveInt('list.limit', opts.limit), MAX_PAGE);
-      if (opts.state !== undefined && opts.state !== 'in_progress' && opts.state !== 'completed') {
-        throw new InvalidOptionError('list.state', `expected in_progress or completed, got ${String(opts.state)}`);
-      }
-      const state = opts.state === undefined ? '' : opts.state === 'completed' ? 'c' : 'p';
-      const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
-      const recordPrefix = keys.recordPrefix(opts.scope);
+      const { scope, state: wanted, after, limit } = listQuery(opts);
+      const state = wanted === undefined ? '' : wanted === 'completed' ? 'c' : 'p';
+      const recordPrefix = keys.recordPrefix(scope);
       const found = new Set<string>();
       for (const node of masters(client)) {
         await scanAll(
-          (cursor) => call('list', () => scanPage(node, cursor, keys.scopePattern(opts.scope))),
+          (cursor) => call('list', () => scanPage(node, cursor, keys.scopePattern(scope))),
           (names) => {
             for (const name of names) {
               if (!name.startsWith(recordPrefix)) continue;
@@ -258,7 +246,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         )) as unknown[];
         chunk.forEach((key, j) => {
           const fields = rows[j];
-          if (Array.isArray(fields) && records.length <= limit) records.push(toRecord(opts.scope, key, fields));
+          if (Array.isArray(fields) && records.length <= limit) records.push(recordOf(scope, key, fields));
         });
       }
       if (records.length <= limit) return { records };
@@ -274,9 +262,7 @@ export function redisStore(options: RedisStoreOptions): Store {
      * database) of Redis work.
      */
     async sweep(opts?: SweepOptions): Promise<number> {
-      assertKnownOptions('sweep', opts, ['batchSize', 'maxBatches']);
-      const batchSize = opts?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', opts.batchSize);
-      const maxBatches = opts?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', opts.maxBatches);
+      const { batchSize, maxBatches } = sweepOptions(opts);
       if (!clock) {
         // Nothing to remove, but a store that is down still says so: every call fails closed.
         await call('sweep', () => client.ping());

@@ -1,18 +1,19 @@
 /** Decoding a record as the scripts return it (see `fields` in scripts.ts) into a `KeyRecord`. */
 import type { KeyRecord } from '../contract.js';
+import { toRecord } from '../kit.js';
 
 /** `fields` is `{state, fingerprint, attempt, createdAt, expiresAt, token, leaseUntil, outcome, completedAt}`. */
-export function toRecord(scope: string, key: string, fields: readonly unknown[]): KeyRecord {
+export function recordOf(scope: string, key: string, fields: readonly unknown[]): KeyRecord {
   const [st, fp, at, ca, ex, tk, lu, oc, co] = fields;
-  const base = {
+  const completed = st === 'c';
+  return toRecord({
     scope,
     key,
+    state: completed ? 'completed' : 'in_progress',
     fingerprint: String(fp),
     attempt: Number(at),
     createdAt: Number(ca),
     expiresAt: Number(ex),
-  };
-  return st === 'c'
-    ? { ...base, state: 'completed', outcome: String(oc), completedAt: Number(co) }
-    : { ...base, state: 'in_progress', token: String(tk), leaseUntil: Number(lu) };
+    ...(completed ? { outcome: String(oc), completedAt: Number(co) } : { token: String(tk), leaseUntil: Number(lu) }),
+  });
 }

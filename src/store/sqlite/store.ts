@@ -1,28 +1,18 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type {
-  BeginOptions,
-  BeginResult,
-  Clock,
-  KeyRecord,
-  KeyRef,
-  ListOptions,
-  ListPage,
-  RecordState,
-  Store,
-  SweepOptions,
-} from '../contract.js';
+import type { BeginOptions, BeginResult, Clock, KeyRecord, KeyRef, ListOptions, ListPage, Store, SweepOptions } from '../contract.js';
 import { systemClock } from '../../core/time.js';
 import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.js';
-import { assertKnownOptions, positiveInt } from '../../core/options.js';
+import { assertKnownOptions } from '../../core/options.js';
 import { toStoreError } from './errors.js';
 import { checkTableName, ensureSchema } from './schema.js';
 import { answerFrom, prepareStatements, type Row, type Statements } from './statements.js';
 import { sqliteTransaction } from './transaction.js';
 import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { encodeCursor } from '../cursor.js';
+import { beginOptions, clockOption, commitTtl, extendLease, listQuery, sweepOptions, toRecord } from '../kit.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing), or `:memory:` for a private in-memory database. */
@@ -48,9 +38,6 @@ export interface SqliteStoreOptions {
 const KNOWN_OPTIONS = ['path', 'synchronous', 'busyTimeoutMs', 'clock', 'table'] as const;
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const DEFAULT_TABLE = 'oncekey_records';
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
-const DEFAULT_SWEEP_BATCH = 500;
 
 /**
  * A store in a SQLite database file, shared safely by every process that opens the same file.
@@ -79,10 +66,7 @@ export function sqliteStore(options: SqliteStoreOptions): TransactionalStore<Dat
   if (typeof busyTimeoutMs !== 'number' || !Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new InvalidOptionError('sqliteStore.busyTimeoutMs', `expected an integer >= 0, got ${String(busyTimeoutMs)}`);
   }
-  const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw new InvalidOptionError('sqliteStore.clock', 'expected an object with a now() method');
-  }
+  const clock = clockOption('sqliteStore', options.clock) ?? systemClock;
   const table = checkTableName(options.table ?? DEFAULT_TABLE);
 
   let db: Database.Database | undefined;
@@ -132,9 +116,7 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 
   async begin(ref: KeyRef, fingerprint: string, options: BeginOptions): Promise<BeginResult> {
-    const leaseMs = positiveInt('begin.leaseMs', options.leaseMs);
-    const ttlMs = positiveInt('begin.ttlMs', options.ttlMs);
-    if (ttlMs < leaseMs) throw new InvalidOptionError('begin.ttlMs', `must be >= leaseMs (${leaseMs}), got ${ttlMs}`);
+    const { leaseMs, ttlMs } = beginOptions(options);
     try {
       const now = this.clock.now();
       const token = randomUUID();
@@ -153,7 +135,7 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 
   async commit(ref: KeyRef, token: string, outcome: string, ttlMs: number): Promise<void> {
-    positiveInt('commit.ttlMs', ttlMs);
+    commitTtl(ttlMs);
     try {
       const now = this.clock.now();
       if (this.sql.commit.run(outcome, now, now + ttlMs, ref.scope, ref.key, token, now).changes === 0) {
@@ -174,7 +156,7 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 
   async extend(ref: KeyRef, token: string, leaseMs: number): Promise<number> {
-    positiveInt('extend.leaseMs', leaseMs);
+    extendLease(leaseMs);
     try {
       const now = this.clock.now();
       const leaseUntil = now + leaseMs;
@@ -190,7 +172,7 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   async get(ref: KeyRef): Promise<KeyRecord | undefined> {
     try {
       const row = this.sql.findLive.get(ref.scope, ref.key, this.clock.now());
-      return row && toRecord(row);
+      return row && recordOf(row);
     } catch (error) {
       throw toStoreError(error);
     }
@@ -207,20 +189,17 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 
   async list(options: ListOptions): Promise<ListPage> {
-    assertKnownOptions('list', options, ['scope', 'state', 'cursor', 'limit']);
-    const limit = Math.min(options.limit === undefined ? DEFAULT_PAGE : positiveInt('list.limit', options.limit), MAX_PAGE);
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    const state: RecordState | null = options.state ?? null;
+    const { scope, state, after, limit } = listQuery(options);
     try {
       const now = this.clock.now();
       // One row more than asked tells whether another page exists.
       const rows =
         after === undefined
-          ? this.sql.listFirst.all(options.scope, now, state, limit + 1)
-          : this.sql.listAfter.all(options.scope, after, now, state, limit + 1);
+          ? this.sql.listFirst.all(scope, now, state ?? null, limit + 1)
+          : this.sql.listAfter.all(scope, after, now, state ?? null, limit + 1);
       const more = rows.length > limit;
       if (more) rows.length = limit;
-      const records = rows.map(toRecord);
+      const records = rows.map(recordOf);
       const last = rows[rows.length - 1];
       return more && last ? { records, cursor: encodeCursor(last.key) } : { records };
     } catch (error) {
@@ -229,9 +208,7 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 
   async sweep(options?: SweepOptions): Promise<number> {
-    assertKnownOptions('sweep', options, ['batchSize', 'maxBatches']);
-    const batchSize = options?.batchSize === undefined ? DEFAULT_SWEEP_BATCH : positiveInt('sweep.batchSize', options.batchSize);
-    const maxBatches = options?.maxBatches === undefined ? Infinity : positiveInt('sweep.maxBatches', options.maxBatches);
+    const { batchSize, maxBatches } = sweepOptions(options);
     try {
       const now = this.clock.now();
       let removed = 0;
@@ -286,17 +263,12 @@ class SqliteStore implements Store, TransactionalStore<Database.Database> {
   }
 }
 
-function toRecord(row: Row): KeyRecord {
-  const base = {
-    scope: row.scope,
-    key: row.key,
-    state: row.state,
-    fingerprint: row.fingerprint,
-    attempt: row.attempt,
+function recordOf(row: Row): KeyRecord {
+  return toRecord({
+    ...row,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
-  };
-  return row.state === 'in_progress'
-    ? { ...base, token: row.token!, leaseUntil: row.lease_until! }
-    : { ...base, outcome: row.outcome!, completedAt: row.completed_at! };
+    leaseUntil: row.lease_until,
+    completedAt: row.completed_at,
+  });
 }

@@ -16,7 +16,7 @@ import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.js';
 import type { Clock } from '../contract.js';
 import type { TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
-import { positiveInt } from '../../core/options.js';
+import { transactionRequest } from '../kit.js';
 import { toStoreError } from './errors.js';
 import { answerFrom, type Statements } from './statements.js';
 
@@ -29,8 +29,7 @@ export async function sqliteTransaction<T>(
   encode: (value: T, attempt: number) => string,
 ): Promise<TransactionResult<T>> {
   const { ref, fingerprint } = request;
-  const leaseMs = positiveInt('transaction.leaseMs', request.leaseMs);
-  const ttlMs = positiveInt('transaction.ttlMs', request.ttlMs);
+  const { leaseMs, ttlMs } = transactionRequest(request);
   /** Our own statements: driver errors become StoreUnavailableError. */
   const store = <R>(step: () => R): R => {
     try {
