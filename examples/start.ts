@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { UsageError, parseProxyArgs } from '../src/cli/args.js';
 import { startProxy } from '../src/cli/proxy.js';
-import { redact } from '../src/cli/store-url.js';
+import { redact } from '../src/core/url.js';
 import { startOrdersApi } from './orders-api.js';
 
 const ordersPort = Number(process.env.ORDERS_PORT ?? 3000);

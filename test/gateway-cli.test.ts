@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_STORE, UsageError, envName, parseProxyArgs, parseSize } from '../src/cli/args.js';
-import { parseStoreUrl, redact } from '../src/cli/store-url.js';
+import { parseStoreUrl } from '../src/cli/store-url.js';
+import { redact } from '../src/core/url.js';
 import { GatewayProcess, runCli } from './fixtures/gateway-process.js';
 import { RecordingUpstream } from './fixtures/gateway-upstream.js';
 

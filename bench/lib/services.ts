@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { redact } from '../../src/core/url.js';
 
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -63,15 +64,4 @@ export async function deleteRedisKeys(url: string, pattern: string): Promise<num
     client.disconnect();
   }
   return removed;
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }

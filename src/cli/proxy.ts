@@ -5,7 +5,8 @@
 import { createGateway, type Gateway, type GatewayAddresses } from '../gateway/gateway.js';
 import type { Store } from '../store/contract.js';
 import type { ProxyConfig } from './args.js';
-import { openStore, redact } from './store-url.js';
+import { redact } from '../core/url.js';
+import { openStore } from './store-url.js';
 
 export interface RunningProxy extends GatewayAddresses {
   readonly gateway: Gateway;

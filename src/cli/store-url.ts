@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Store } from '../store/contract.js';
+import { redact } from '../core/url.js';
 
 /** A store URL that is malformed or of an unknown kind. */
 export class StoreUrlError extends Error {
@@ -52,18 +53,6 @@ export function parseStoreUrl(value: string): StoreSpec {
     return { kind: 'redis', url: url.href, ...(prefix ? { prefix } : {}) };
   }
   throw new StoreUrlError(`unknown store ${JSON.stringify(redact(text))}; expected ${FORMS}`);
-}
-
-/** The URL with its password hidden, for logs. */
-export function redact(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password === '') return value;
-    url.password = '***';
-    return url.href;
-  } catch {
-    return value;
-  }
 }
 
 /** Open the store a URL names (creating the SQLite directory, migrating PostgreSQL). */

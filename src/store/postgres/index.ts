@@ -31,7 +31,7 @@ import { identifier, quote } from '../../core/identifiers.js';
 import { migrate, SCHEMA_VERSION, type MigrationResult } from './migrate.js';
 import { ms, rowToRecord, utf8, type KeyRow } from './rows.js';
 import { statements, type Statements } from './sql.js';
-import { storeError } from './errors.js';
+import { poolEndpoint, storeError } from './errors.js';
 import { Deadlines } from '../deadlines.js';
 import { pgTransaction, type PgTransactionContext } from './transaction.js';
 import type { TransactionalStore, TransactionRequest, TransactionResult, TransactionWork } from '../transactional.js';
@@ -114,6 +114,8 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   readonly target: string;
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
+  /** Where the pool connects, for messages (password hidden). */
+  private readonly endpoint: string;
   /** The store must bound each query itself: the pool has no query_timeout of its own. */
   private readonly timeoutPerQuery: boolean;
   private readonly sql: Statements;
@@ -124,7 +126,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
   private readonly deadlineMs: number;
   private readonly deadlines = new Deadlines({
     timeout: (operation, ms) => new StoreUnavailableError(this.name, `${operation}: no answer within ${ms} ms`),
-    failure: (operation, error) => storeError(this.name, operation, error, this.target),
+    failure: (operation, error) => storeError(this.name, operation, error, this.target, this.endpoint),
   });
   private closed = false;
 
@@ -173,6 +175,7 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
       this.pool.on('error', () => undefined);
       this.ownsPool = true;
     }
+    this.endpoint = poolEndpoint((this.pool as { options?: Parameters<typeof poolEndpoint>[0] }).options);
   }
 
   /**
@@ -341,11 +344,11 @@ export class PostgresStore implements Store, TransactionalStore<pg.PoolClient> {
     try {
       pending = call();
     } catch (error) {
-      return Promise.reject(storeError(this.name, operation, error, this.target));
+      return Promise.reject(storeError(this.name, operation, error, this.target, this.endpoint));
     }
     if (this.ownsPool) {
       return pending.then(map as (value: R) => T, (error: unknown) => {
-        throw storeError(this.name, operation, error, this.target);
+        throw storeError(this.name, operation, error, this.target, this.endpoint);
       });
     }
     return this.deadlines.bound(pending, deadlineMs, operation, map);

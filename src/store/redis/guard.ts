@@ -14,14 +14,24 @@
 import { OncekeyError } from '../../core/errors/oncekey-error.js';
 import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import { Deadlines } from '../deadlines.js';
+import { unreachable } from '../unreachable.js';
+import type { Reachability } from './connection.js';
 
 export class CallGuard {
   private readonly deadlines: Deadlines;
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(
+    private readonly timeoutMs: number,
+    reachability?: Reachability,
+  ) {
     const errors = {
-      timeout: (what: string, ms: number) => new StoreUnavailableError('redis', `${what} got no answer within ${ms} ms`),
-      failure: unavailable,
+      timeout: (what: string, ms: number) => {
+        const reason = reachability?.reason(undefined);
+        return reason !== undefined
+          ? unreachable('redis', what, reachability!.endpoint, `${reason}; no answer within ${ms} ms`)
+          : new StoreUnavailableError('redis', `${what} got no answer within ${ms} ms`);
+      },
+      failure: (what: string, error: unknown) => unavailable(what, error, reachability),
     };
     this.deadlines = new Deadlines(errors, Math.min(100, Math.max(5, Math.floor(timeoutMs / 10))));
   }
@@ -39,8 +49,10 @@ export class CallGuard {
 }
 
 /** Oncekey's own errors pass through; anything from the driver or the server is unavailability. */
-function unavailable(what: string, error: unknown): unknown {
+function unavailable(what: string, error: unknown, reachability: Reachability | undefined): unknown {
   if (error instanceof OncekeyError) return error;
+  const reason = reachability?.reason(error);
+  if (reason !== undefined) return unreachable('redis', what, reachability!.endpoint, reason, error);
   const detail = error instanceof Error ? error.message : String(error);
   return new StoreUnavailableError('redis', `${what} failed: ${detail}`, { cause: error });
 }

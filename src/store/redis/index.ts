@@ -46,7 +46,7 @@ import { LeaseLostError } from '../../core/errors/lease-lost.js';
 import { InvalidOptionError } from '../../core/errors/invalid-option.js';
 import { StoreUnavailableError } from '../../core/errors/store-unavailable.js';
 import { assertKnownOptions, positiveInt } from '../../core/options.js';
-import { DEFAULT_TIMEOUT_MS, connect } from './connection.js';
+import { DEFAULT_TIMEOUT_MS, Reachability, connect } from './connection.js';
 import { CallGuard } from './guard.js';
 import { KeySpace } from './keys.js';
 import { LuaScript } from './lua.js';
@@ -113,7 +113,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const owned = typeof options.client === 'string';
   const client = resolveClient(options.client, timeoutMs);
   const margin = clock ? INJECTED_CLOCK_MARGIN_MS : 0;
-  const guard = new CallGuard(timeoutMs);
+  const guard = new CallGuard(timeoutMs, new Reachability(client, owned ? (options.client as string) : undefined));
   let closed = false;
 
   /** ARGV[1] and ARGV[2] of every script: the injected now (or '' for the server's) and the TTL margin. */
